@@ -1,0 +1,123 @@
+/* analysis.c - owns the pipeline from a trace file to a filled struct report: reader ->
+ * decoder -> metadata (trace.c) and events -> order (merge by time) -> aggregators. Adding
+ * an aggregator for a new hook means one ord_add_consumer() call here and its results in
+ * struct report. Main thread only. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "intercept/trace_format.h"
+#include "reader.h"
+#include "report.h"
+
+struct pipe {
+	struct report *r;
+	struct dec_sink meta; /* trace.c's callbacks */
+};
+
+static int on_chunk(void *ctx, uint64_t seq, uint64_t emit_ts)
+{
+	struct pipe *p = ctx;
+	int rc = p->meta.chunk(&p->r->tr, seq, emit_ts);
+	return rc ? rc : ord_chunk(&p->r->ord, emit_ts);
+}
+
+static int on_header(void *ctx, const struct dec_header *h)
+{
+	struct pipe *p = ctx;
+	int rc = p->meta.header(&p->r->tr, h);
+	if (rc)
+		return rc;
+	/* the reorder slack in clock units, from the header's nominal rate */
+	double ticks = (double)p->r->opt.slack_ms * 1e-3 * h->clock_hz;
+	ord_set_slack(&p->r->ord, (uint64_t)ticks);
+	return 0;
+}
+
+static int on_event(void *ctx, const struct dec_event *e)
+{
+	struct pipe *p = ctx;
+	RETURN_ERR_IF(!p->r->tr.have_header, AZ_ECORRUPT, "%s: events before the header record",
+		      p->r->tr.path);
+	tr_note_event(&p->r->tr, e->tid, e->ts);
+	return ord_event(&p->r->ord, e);
+}
+
+#define FORWARD(name, params, args)                                                                \
+	static int fwd_##name params                                                               \
+	{                                                                                          \
+		struct pipe *p = ctx;                                                              \
+		return p->meta.name args;                                                          \
+	}
+FORWARD(clock_sync, (void *ctx, uint64_t ts, uint64_t mono), (&p->r->tr, ts, mono))
+FORWARD(module_load, (void *ctx, const struct dec_module *m), (&p->r->tr, m))
+FORWARD(module_unload, (void *ctx, uint32_t id, uint64_t ts), (&p->r->tr, id, ts))
+FORWARD(stack_def, (void *ctx, uint32_t id, uint32_t gen, const uint64_t *f, uint32_t n),
+	(&p->r->tr, id, gen, f, n))
+FORWARD(string_def, (void *ctx, uint32_t id, uint32_t kind, const char *s, size_t len),
+	(&p->r->tr, id, kind, s, len))
+FORWARD(thread, (void *ctx, uint32_t tid, uint32_t st, uint64_t ts, const char *n, size_t len),
+	(&p->r->tr, tid, st, ts, n, len))
+FORWARD(counters, (void *ctx, const struct dec_counters *c), (&p->r->tr, c))
+FORWARD(end, (void *ctx, uint64_t ts, uint32_t reason), (&p->r->tr, ts, reason))
+
+int az_load(struct report *r, const char *path, const struct az_options *opt)
+{
+	struct rd rd;
+	struct pipe p = {.r = r};
+	int rc;
+	memset(r, 0, sizeof(*r));
+	r->opt = *opt;
+	if (!r->opt.slack_ms)
+		r->opt.slack_ms = 50;
+	if ((rc = tr_init(&r->tr, path)) || (rc = ord_init(&r->ord)) ||
+	    (rc = agg_alloc_init(&r->alloc)) ||
+	    (rc = hmap_init(&r->stacks, sizeof(struct rp_stack *), 256)))
+		return rc;
+	if (!(r->sym = sym_create()))
+		return az_error(AZ_ENOMEM, "out of memory");
+	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)))
+		return rc;
+	tr_meta_sink(&r->tr, &p.meta);
+	struct dec_sink sink = {
+		.ctx = &p,
+		.chunk = on_chunk,
+		.header = on_header,
+		.clock_sync = fwd_clock_sync,
+		.module_load = fwd_module_load,
+		.module_unload = fwd_module_unload,
+		.stack_def = fwd_stack_def,
+		.string_def = fwd_string_def,
+		.thread = fwd_thread,
+		.counters = fwd_counters,
+		.end = fwd_end,
+		.event = on_event,
+	};
+	if ((rc = rd_open(&rd, path)))
+		return rc;
+	const uint8_t *chunk;
+	size_t len;
+	while ((rc = rd_next(&rd, &chunk, &len)) == 1) {
+		if ((rc = dec_chunk(chunk, len, &sink)))
+			goto out_close;
+		if ((rc = ord_release(&r->ord)))
+			goto out_close;
+	}
+	if (rc < 0)
+		goto out_close;
+	r->tr.truncated = rd.truncated;
+	if (!r->tr.have_header) {
+		rc = az_error(AZ_ECORRUPT, "%s: no header record (the process died before its "
+					   "first flush, or this is not a whole trace)",
+			      path);
+		goto out_close;
+	}
+	if ((rc = ord_flush(&r->ord)) || (rc = agg_alloc_finish(&r->alloc)))
+		goto out_close;
+	tr_finish_clock(&r->tr);
+	rc = 0;
+out_close:
+	rd_close(&rd);
+	return rc;
+}

@@ -1,0 +1,185 @@
+/* fmt_json.c - owns `--format json`: the schema fixed in ../shared/CONTRACT.md
+ * ("intercept-report/1"), plus fields the contract allows to be added (documented in
+ * docs/report-json.md). Arrays are sorted by their first cost field, largest first.
+ * Main thread only. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "intercept/trace_format.h"
+#include "json_out.h"
+#include "report.h"
+
+void fmt_json_stack(struct jw *w, const char *key, struct report *r, uint32_t stack_id)
+{
+	const struct rp_stack *s = rp_stack(r, stack_id);
+	char addr[32];
+	jw_arr(w, key);
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct rp_frame *f = &s->frames[i];
+		jw_obj(w, NULL);
+		bool pretty = w->pretty;
+		w->pretty = false; /* one frame per line */
+		jw_str(w, "function", f->function);
+		jw_str(w, "file", f->file);
+		if (f->line)
+			jw_u64(w, "line", f->line);
+		else
+			jw_null(w, "line");
+		jw_str(w, "module", f->module);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)f->address);
+		jw_str(w, "address", addr);
+		jw_bool(w, "inlined", f->inlined);
+		jw_obj_end(w);
+		w->pretty = pretty;
+	}
+	jw_arr_end(w);
+}
+
+static void hooks_array(struct jw *w, unsigned hooks)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {{ITF_HOOK_MALLOC, "malloc"},
+		     {ITF_HOOK_SQLITE, "sqlite"},
+		     {ITF_HOOK_CURL, "curl"},
+		     {ITF_HOOK_LOCK, "lock"}};
+	jw_arr(w, "hooks");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (hooks & names[i].bit)
+			jw_str(w, NULL, names[i].name);
+	jw_arr_end(w);
+}
+
+static void summary(struct jw *w, struct report *r)
+{
+	const struct trace *t = &r->tr;
+	const struct dec_counters *c = &t->counters;
+	jw_obj(w, "summary");
+	jw_u64(w, "pid", t->hdr.pid);
+	jw_str(w, "command", t->hdr.command);
+	jw_u64(w, "duration_ns", tr_duration_ns(t));
+	jw_u64(w, "threads", t->threads.n);
+	jw_u64(w, "events", t->events);
+	jw_u64(w, "dropped_events", c->dropped_events);
+	jw_bool(w, "complete", t->complete && !t->truncated);
+	/* additions (docs/report-json.md) */
+	jw_u64(w, "ppid", t->hdr.ppid);
+	jw_str(w, "executable", t->hdr.exe);
+	jw_str(w, "trace", t->path);
+	jw_u64(w, "start_realtime_ns", t->hdr.start_realtime_ns);
+	hooks_array(w, t->hdr.hooks);
+	jw_str(w, "malloc_mode", t->hdr.malloc_mode == ITF_MALLOC_SUMMARY ? "summary" : "full");
+	jw_bool(w, "sampled", t->hdr.sample_bytes != 0);
+	jw_u64(w, "sample_bytes", t->hdr.sample_bytes);
+	jw_bool(w, "fork_child", (t->hdr.flags & ITF_HDR_FORK_CHILD) != 0);
+	jw_bool(w, "truncated", t->truncated);
+	jw_u64(w, "missing_chunks", t->missing_chunks);
+	jw_u64(w, "missed_events", c->missed_events);
+	jw_u64(w, "late_events", r->ord.late);
+	jw_u64(w, "lost_trace_bytes", c->lost_bytes);
+	jw_u64(w, "stack_overflow", c->stack_overflow);
+	jw_u64(w, "truncated_stacks", c->truncated_stacks);
+	jw_u64(w, "stack_depth", t->hdr.stack_depth);
+	jw_u64(w, "wait_ns", c->wait_ns);
+	jw_u64(w, "profiler_memory_bytes", c->pool_bytes);
+	jw_u64(w, "trace_bytes", c->bytes_written);
+	jw_obj_end(w);
+}
+
+static void alloc_section(struct jw *w, struct report *r)
+{
+	const struct agg_alloc *a = &r->alloc;
+	struct rp_site *sites = NULL;
+	size_t n = 0;
+	jw_obj(w, "alloc");
+	jw_u64(w, "allocations", a->allocations);
+	jw_u64(w, "frees", a->frees);
+	jw_u64(w, "bytes_allocated", a->bytes_allocated);
+	jw_u64(w, "peak_bytes", a->peak_bytes);
+	jw_u64(w, "peak_ns", a->peak_bytes ? tr_ns(&r->tr, a->peak_ts) : 0);
+	jw_u64(w, "peak_allocations", a->peak_count);
+	jw_u64(w, "bytes_freed", a->bytes_freed);
+	jw_u64(w, "reallocs", a->reallocs);
+	jw_u64(w, "temporary_allocations", a->temporary);
+	jw_u64(w, "unmatched_frees", a->unmatched_frees);
+	jw_arr(w, "sites");
+	if (!rp_sites(r, RP_BY_BYTES, &sites, &n)) {
+		size_t lim = rp_limit(r, n, false);
+		for (size_t i = 0; i < lim; i++) {
+			const struct alloc_site *s = sites[i].s;
+			jw_obj(w, NULL);
+			jw_u64(w, "allocations", s->allocations);
+			jw_u64(w, "bytes", s->bytes);
+			jw_u64(w, "frees", s->frees);
+			jw_u64(w, "temporary", s->temporary);
+			jw_u64(w, "leaked_bytes", s->live_bytes);
+			jw_u64(w, "max_live_bytes", s->max_live_bytes);
+			fmt_json_stack(w, "stack", r, sites[i].stack);
+			jw_obj_end(w);
+		}
+	}
+	free(sites);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void leaks_section(struct jw *w, struct report *r)
+{
+	const struct agg_alloc *a = &r->alloc;
+	struct rp_site *sites = NULL;
+	size_t n = 0;
+	jw_obj(w, "leaks");
+	jw_u64(w, "bytes", a->live_bytes);
+	jw_u64(w, "allocations", a->live_count);
+	jw_bool(w, "scanned", false);
+	jw_obj(w, "kinds");
+	jw_obj(w, "unfreed");
+	jw_u64(w, "bytes", a->live_bytes);
+	jw_u64(w, "allocations", a->live_count);
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_arr(w, "sites");
+	if (!rp_sites(r, RP_BY_LEAKED, &sites, &n)) {
+		size_t lim = rp_limit(r, n, false);
+		for (size_t i = 0; i < lim; i++) {
+			jw_obj(w, NULL);
+			jw_str(w, "kind", "unfreed");
+			jw_u64(w, "bytes", sites[i].s->live_bytes);
+			jw_u64(w, "allocations", sites[i].s->live_count);
+			fmt_json_stack(w, "stack", r, sites[i].stack);
+			jw_obj_end(w);
+		}
+	}
+	free(sites);
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+int fmt_json(struct report *r, FILE *out)
+{
+	struct jw w;
+	jw_init(&w, out, true);
+	jw_obj(&w, NULL);
+	jw_str(&w, "schema", "intercept-report/1");
+	summary(&w, r);
+	jw_arr(&w, "sql");
+	jw_arr_end(&w);
+	jw_arr(&w, "http");
+	jw_arr_end(&w);
+	alloc_section(&w, r);
+	jw_arr(&w, "locks");
+	jw_arr_end(&w);
+	leaks_section(&w, r);
+	jw_arr(&w, "warnings");
+	for (size_t i = 0; i < r->warnings.n; i++)
+		jw_str(&w, NULL, r->warnings.v[i]);
+	const char *const *sw;
+	size_t nsw = sym_warnings(r->sym, &sw);
+	for (size_t i = 0; i < nsw; i++)
+		jw_str(&w, NULL, sw[i]);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	return ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
+}

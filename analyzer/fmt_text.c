@@ -1,0 +1,192 @@
+/* fmt_text.c - owns the default report for a terminal: readable at 100 columns, --top N
+ * entries per section, stacks cut to a few frames. Main thread only. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "intercept/trace_format.h"
+#include "report.h"
+
+#define TEXT_FRAMES 8 /* frames shown per stack */
+#define WIDTH 100
+
+static void rule(FILE *o, const char *title)
+{
+	size_t n = strlen(title);
+	fprintf(o, "\n%s ", title);
+	for (size_t i = n + 1; i < WIDTH; i++)
+		fputc('-', o);
+	fputc('\n', o);
+}
+
+void fmt_text_stack(FILE *o, struct report *r, uint32_t stack_id, const char *indent)
+{
+	const struct rp_stack *s = rp_stack(r, stack_id);
+	char label[512];
+	if (s->n == 0) {
+		fprintf(o, "%s(stack not recorded)\n", indent);
+		return;
+	}
+	uint32_t shown = s->n < TEXT_FRAMES ? s->n : TEXT_FRAMES;
+	for (uint32_t i = 0; i < shown; i++) {
+		rp_frame_label(&s->frames[i], label, sizeof(label));
+		int room = WIDTH - (int)strlen(indent) - 4;
+		fprintf(o, "%s%s %.*s\n", indent, s->frames[i].inlined ? "~" : "at", room, label);
+	}
+	if (s->n > shown)
+		fprintf(o, "%s   ... %u more frames\n", indent, s->n - shown);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void summary(FILE *o, struct report *r)
+{
+	const struct trace *t = &r->tr;
+	const struct dec_counters *c = &t->counters;
+	char b1[32], b2[32];
+	fprintf(o, "intercept report for %s (pid %u)\n", t->hdr.command && *t->hdr.command ?
+							    t->hdr.command : "?", t->hdr.pid);
+	fprintf(o, "  ran %s, %zu thread%s, %s events", fmt_ns(b1, sizeof(b1), (double)tr_duration_ns(t)),
+		t->threads.n, t->threads.n == 1 ? "" : "s", fmt_count(b2, sizeof(b2), t->events));
+	if (t->complete && !t->truncated)
+		fprintf(o, "; trace complete\n");
+	else
+		fprintf(o, "; trace INCOMPLETE (process killed or still running): read up to its "
+			   "last flush\n");
+	if (c->dropped_events)
+		fprintf(o, "  %s events DROPPED (INTERCEPT_DROP=1 and the buffers were full): totals "
+			   "below are low by that much\n",
+			fmt_count(b1, sizeof(b1), c->dropped_events));
+	if (c->missed_events)
+		fprintf(o, "  %s events not recorded (made by signal handlers that interrupted the "
+			   "profiler)\n",
+			fmt_count(b1, sizeof(b1), c->missed_events));
+	if (c->lost_bytes)
+		fprintf(o, "  %s of trace could not be written (disk full or I/O error)\n",
+			fmt_bytes(b1, sizeof(b1), (double)c->lost_bytes));
+	if (t->missing_chunks)
+		fprintf(o, "  %llu chunks missing from the trace\n",
+			(unsigned long long)t->missing_chunks);
+	if (t->hdr.flags & ITF_HDR_FORK_CHILD)
+		fprintf(o, "  forked child of pid %u: blocks inherited from the parent are not in "
+			   "this trace\n",
+			t->hdr.ppid);
+}
+
+static void alloc_section(FILE *o, struct report *r)
+{
+	const struct agg_alloc *a = &r->alloc;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+	struct rp_site *sites = NULL;
+	size_t n = 0;
+	if (!(r->tr.hdr.hooks & ITF_HOOK_MALLOC))
+		return;
+	rule(o, "ALLOCATIONS");
+	fprintf(o, "  %s allocations (%s), %s frees\n", fmt_count(b1, sizeof(b1), a->allocations),
+		fmt_bytes(b2, sizeof(b2), (double)a->bytes_allocated),
+		fmt_count(b3, sizeof(b3), a->frees));
+	fprintf(o, "  peak: %s live in %s blocks, %s after start\n",
+		fmt_bytes(b4, sizeof(b4), (double)a->peak_bytes),
+		fmt_count(b5, sizeof(b5), a->peak_count),
+		fmt_ns(b6, sizeof(b6), (double)tr_ns(&r->tr, a->peak_ts)));
+	fprintf(o, "  %s temporary allocations (%.1f%%: freed before the thread allocated again)\n",
+		fmt_count(b1, sizeof(b1), a->temporary), pct(a->temporary, a->allocations));
+	if (a->unmatched_frees)
+		fprintf(o, "  %s frees of blocks allocated before tracing began\n",
+			fmt_count(b1, sizeof(b1), a->unmatched_frees));
+
+	if (rp_sites(r, RP_BY_BYTES, &sites, &n))
+		return;
+	size_t lim = rp_limit(r, n, true);
+	fprintf(o, "\n  Top allocation sites by bytes (%zu of %zu sites)\n", lim, n);
+	for (size_t i = 0; i < lim; i++) {
+		const struct alloc_site *s = sites[i].s;
+		fprintf(o, "  #%-3zu %s in %s allocations (%.1f%%), %s leaked\n", i + 1,
+			fmt_bytes(b1, sizeof(b1), (double)s->bytes),
+			fmt_count(b2, sizeof(b2), s->allocations), pct(s->bytes, a->bytes_allocated),
+			fmt_bytes(b3, sizeof(b3), (double)s->live_bytes));
+		fmt_text_stack(o, r, sites[i].stack, "        ");
+	}
+	free(sites);
+
+	if (rp_sites(r, RP_BY_COUNT, &sites, &n))
+		return;
+	lim = rp_limit(r, n, true);
+	fprintf(o, "\n  Top allocation sites by count\n");
+	for (size_t i = 0; i < lim; i++) {
+		const struct alloc_site *s = sites[i].s;
+		fprintf(o, "  #%-3zu %s allocations (%.1f%%), %s\n", i + 1,
+			fmt_count(b1, sizeof(b1), s->allocations), pct(s->allocations, a->allocations),
+			fmt_bytes(b2, sizeof(b2), (double)s->bytes));
+		fmt_text_stack(o, r, sites[i].stack, "        ");
+	}
+	free(sites);
+
+	if (rp_sites(r, RP_BY_TEMPORARY, &sites, &n))
+		return;
+	lim = rp_limit(r, n, true);
+	if (lim > 5 && !r->opt.top_given)
+		lim = 5;
+	if (lim) {
+		fprintf(o, "\n  Most temporary allocations\n");
+		for (size_t i = 0; i < lim; i++) {
+			const struct alloc_site *s = sites[i].s;
+			fprintf(o, "  #%-3zu %s of %s allocations freed at once\n", i + 1,
+				fmt_count(b1, sizeof(b1), s->temporary),
+				fmt_count(b2, sizeof(b2), s->allocations));
+			fmt_text_stack(o, r, sites[i].stack, "        ");
+		}
+	}
+	free(sites);
+}
+
+static void leaks_section(FILE *o, struct report *r)
+{
+	const struct agg_alloc *a = &r->alloc;
+	char b1[32], b2[32];
+	struct rp_site *sites = NULL;
+	size_t n = 0;
+	if (!(r->tr.hdr.hooks & ITF_HOOK_MALLOC))
+		return;
+	rule(o, "LEAKS");
+	if (!a->live_count) {
+		fprintf(o, "  no leaks: every block allocated was freed\n");
+		return;
+	}
+	fprintf(o, "  %s in %s blocks still allocated %s (no reachability scan)\n",
+		fmt_bytes(b1, sizeof(b1), (double)a->live_bytes),
+		fmt_count(b2, sizeof(b2), a->live_count),
+		r->tr.complete ? "at exit" : "when the trace ends");
+	if (rp_sites(r, RP_BY_LEAKED, &sites, &n))
+		return;
+	size_t lim = rp_limit(r, n, true);
+	for (size_t i = 0; i < lim; i++) {
+		const struct alloc_site *s = sites[i].s;
+		fprintf(o, "  #%-3zu %s in %s blocks (%.1f%%)\n", i + 1,
+			fmt_bytes(b1, sizeof(b1), (double)s->live_bytes),
+			fmt_count(b2, sizeof(b2), s->live_count), pct(s->live_bytes, a->live_bytes));
+		fmt_text_stack(o, r, sites[i].stack, "        ");
+	}
+	if (n > lim)
+		fprintf(o, "  ... %zu more sites (--top %zu shows them)\n", n - lim, n);
+	free(sites);
+}
+
+int fmt_text(struct report *r, FILE *o)
+{
+	summary(o, r);
+	alloc_section(o, r);
+	leaks_section(o, r);
+	const char *const *sw;
+	size_t nsw = sym_warnings(r->sym, &sw);
+	if (nsw || r->warnings.n)
+		rule(o, "NOTES");
+	for (size_t i = 0; i < r->warnings.n; i++)
+		fprintf(o, "  %s\n", r->warnings.v[i]);
+	for (size_t i = 0; i < nsw; i++)
+		fprintf(o, "  %s\n", sw[i]);
+	return ferror(o) ? az_error(AZ_EIO, "writing the report failed") : 0;
+}

@@ -1,0 +1,101 @@
+/* report.h - the analysis as the output formats see it (report.c, analysis.c): the trace's
+ * metadata, every aggregator's results, symbolized stacks (one code path for every
+ * format), sorted site lists and warnings. fmt_*.c include this, never reader.h or
+ * decode.h. */
+#ifndef INTERCEPT_REPORT_H
+#define INTERCEPT_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "agg_alloc.h"
+#include "order.h"
+#include "sym.h"
+#include "trace.h"
+#include "util.h"
+
+struct az_options {
+	unsigned top;		 /* --top N: entries per section in text (0: default 10) */
+	bool top_given;		 /* --top was given: JSON is cut too */
+	uint64_t slack_ms;	 /* reorder window slack (ANALYZE_SLACK_MS), default 50 */
+	bool no_symbols;	 /* --no-symbols: addresses only (tests, speed) */
+};
+
+struct rp_frame {
+	const char *function; /* NULL when unknown */
+	const char *file;     /* NULL when unknown */
+	uint32_t line;	      /* 0 when unknown */
+	const char *module;   /* NULL when the address is in no known module */
+	uint64_t address;     /* ELF address in module (what addr2line takes), else runtime */
+	bool inlined;	      /* an inlined call inside the next frame */
+};
+
+struct rp_stack {
+	uint32_t n;
+	struct rp_frame *frames; /* innermost first */
+};
+
+struct report {
+	struct az_options opt;
+	struct trace tr;
+	struct order ord;
+	struct agg_alloc alloc;
+	struct sym *sym;
+	struct hmap stacks; /* stack id -> struct rp_stack * */
+	VEC(char *) warnings;
+};
+
+/*! az_load() : read and analyze the trace at path into r (analysis.c). A truncated trace
+ * is not an error (r->tr.complete is false).
+ * @return 0, or an AZ_* code with the message set (r must still be freed). */
+int az_load(struct report *r, const char *path, const struct az_options *opt);
+
+/*! rp_free() : release everything az_load() built. */
+void rp_free(struct report *r);
+
+/*! rp_stack() : the symbolized stack for a stack id, built once and cached. Never NULL:
+ * an unknown or undefined id gives an empty stack. */
+const struct rp_stack *rp_stack(struct report *r, uint32_t stack_id);
+
+/*! rp_warn() : add a warning line (printed by main.c as "analyze: warning: ..."). */
+void rp_warn(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+enum rp_site_order {
+	RP_BY_BYTES,	/* bytes allocated, then allocations */
+	RP_BY_COUNT,	/* allocations, then bytes */
+	RP_BY_LEAKED,	/* live bytes at the end, then live count; sites with none omitted */
+	RP_BY_TEMPORARY /* temporary allocations; sites with none omitted */
+};
+
+struct rp_site {
+	uint32_t stack;
+	const struct alloc_site *s;
+};
+
+/*! rp_sites() : allocation sites sorted by `order`. *out is malloc'ed (caller frees).
+ * @return 0 or AZ_ENOMEM. */
+int rp_sites(struct report *r, enum rp_site_order order, struct rp_site **out, size_t *n);
+
+/*! rp_limit() : how many of n entries a format shows: --top if given, else n (all) for
+ * machine formats, or the text default. */
+size_t rp_limit(const struct report *r, size_t n, bool for_text);
+
+/*! rp_frame_label() : "function (file:line)" or "module+0xaddr" into buf. @return buf. */
+const char *rp_frame_label(const struct rp_frame *f, char *buf, size_t cap);
+
+/* The output formats (fmt_<name>.c). Each writes the whole report to out.
+ * @return 0, or AZ_EIO when writing failed. */
+int fmt_text(struct report *r, FILE *out);
+int fmt_json(struct report *r, FILE *out);
+
+struct jw;
+/*! fmt_json_stack() : write stack_id as the contract's FRAME array under key (every
+ * section of every JSON-based format uses this one function). */
+void fmt_json_stack(struct jw *w, const char *key, struct report *r, uint32_t stack_id);
+
+/*! fmt_text_stack() : the stack's first frames, one per line, each line prefixed by
+ * indent (every text section uses this one function). */
+void fmt_text_stack(FILE *o, struct report *r, uint32_t stack_id, const char *indent);
+
+#endif /* INTERCEPT_REPORT_H */

@@ -1,0 +1,269 @@
+/* trace_format.h - the intercept trace format, version 1: the one definition shared by the
+ * preload (writer) and the analyzer (reader). docs/trace-format.md is its prose twin.
+ *
+ * Everything here is wire format: little-endian, no padding, never typedef'd. A change to
+ * anything below is a format version bump and a line in docs/CHANGELOG.md.
+ *
+ * FILE
+ *   A trace file is a sequence of independent zstd frames. A file cut at any byte is
+ *   readable up to its last whole frame; frames can be decompressed in parallel.
+ *
+ *   frame 0   zstd *skippable* frame (magic ITF_SKIP_MAGIC) whose 16-byte payload is
+ *             struct itf_file_hdr. `zstd -d` skips it; `analyze` checks it first.
+ *   frame 1.. ordinary zstd frames with the content size in the frame header. Each
+ *             decompresses to exactly one chunk (struct itf_chunk_hdr + sections) of at
+ *             most ITF_CHUNK_MAX bytes.
+ *
+ * CHUNK (the decompressed content of one frame)
+ *   OFFSET SIZE DESCRIPTION
+ *   0      32   struct itf_chunk_hdr
+ *   32     ..   n_sections sections, each struct itf_sec_hdr followed by its payload
+ *
+ * A chunk is self-contained: every delta in it starts from a base given in its own section
+ * headers, so any chunk decodes without the ones before it. Only ids (stacks, strings,
+ * modules) refer across chunks; their definitions are written once, in a META section of
+ * the same or an earlier chunk (a definition may also come after its first use when a
+ * writer drained a thread before the defining entry was complete; readers resolve ids at
+ * the end). Chunk seq numbers count up from 0; a gap means chunks were left out (the
+ * flight-recorder bound, INTERCEPT_MAX_MB).
+ *
+ * ORDER
+ *   Events within one THREAD section, and the sections of one thread across chunks, are in
+ *   that thread's program order and in non-decreasing timestamp order. Across threads there
+ *   is no order in the file (perf's rule); readers merge by timestamp. A chunk's emit_ts is
+ *   the writer's clock when it began collecting the chunk: every event that is not in this
+ *   chunk or an earlier one was committed after emit_ts, so its timestamp is >= emit_ts
+ *   minus the time between the event's clock read and its commit (normally well under a
+ *   microsecond; a thread preempted inside a hook can make it longer). Readers use emit_ts
+ *   as a watermark with a slack (docs/design.md, "Ordering").
+ *
+ * RECORDS
+ *   A section's payload is a sequence of records. Every record starts with a one-byte type.
+ *   - Types 0x01..0x1f are *hot* records: their grammar is fixed by the format version and
+ *     they carry no length (one byte per event matters here). A reader that meets an
+ *     unknown hot type must stop decoding the section and report corruption.
+ *   - Types 0x20..0xff carry, right after the type byte, a varint payload length; a reader
+ *     skips the ones it does not know.
+ *   Integers inside records are LEB128 varints (u = unsigned, s = zigzag-signed) unless the
+ *   table says otherwise. A string is a varint length followed by that many bytes (not
+ *   NUL-terminated, not necessarily UTF-8).
+ *
+ * TIME
+ *   Timestamps are raw clock units of the clock named in the header (TSC ticks or
+ *   CLOCK_MONOTONIC nanoseconds), shifted right by ts_shift. CLOCK_SYNC records pair the raw
+ *   clock with CLOCK_MONOTONIC nanoseconds; readers convert by a least-squares line through
+ *   them (or, with one pair, through the header's nominal rate).
+ */
+#ifndef INTERCEPT_TRACE_FORMAT_H
+#define INTERCEPT_TRACE_FORMAT_H
+
+#include <stdint.h>
+
+#define ITF_VERSION 1u
+
+/* ---- frame 0: skippable zstd frame ------------------------------------------------------ */
+
+#define ITF_SKIP_MAGIC 0x184D2A5Eu /* one of zstd's skippable-frame magics */
+
+/* struct itf_file_hdr: the payload of frame 0.
+ * OFFSET SIZE DESCRIPTION
+ * 0      8    magic "ICPTRACE"
+ * 8      4    format version (ITF_VERSION)
+ * 12     4    flags, reserved, written 0, readers ignore */
+struct itf_file_hdr {
+	uint8_t magic[8];	/* ITF_FILE_MAGIC */
+	uint32_t version;	/* ITF_VERSION */
+	uint32_t flags;		/* reserved, 0 */
+};
+#define ITF_FILE_MAGIC "ICPTRACE"
+_Static_assert(sizeof(struct itf_file_hdr) == 16, "itf_file_hdr is 16 bytes");
+
+/* ---- chunk ------------------------------------------------------------------------------- */
+
+#define ITF_CHUNK_MAGIC 0x4b435449u	  /* "ITCK" little-endian */
+#define ITF_CHUNK_MAX (32u << 20)	  /* readers reject larger chunks */
+
+/* struct itf_chunk_hdr: start of every chunk.
+ * OFFSET SIZE DESCRIPTION
+ * 0      4    magic ITF_CHUNK_MAGIC
+ * 4      2    header size in bytes (32 in version 1; readers skip what they do not know)
+ * 6      2    flags, reserved, 0
+ * 8      8    seq: 0, 1, 2, ... per file; a gap means chunks were dropped
+ * 16     8    emit_ts: writer clock (shifted) when it began collecting this chunk
+ * 24     4    n_sections
+ * 28     4    payload size: bytes after this header; equals the chunk size minus hdr_size */
+struct itf_chunk_hdr {
+	uint32_t magic;
+	uint16_t hdr_size;
+	uint16_t flags;
+	uint64_t seq;
+	uint64_t emit_ts;
+	uint32_t n_sections;
+	uint32_t payload_size;
+};
+_Static_assert(sizeof(struct itf_chunk_hdr) == 32, "itf_chunk_hdr is 32 bytes");
+
+/* ---- section ----------------------------------------------------------------------------- */
+
+enum itf_sec_kind {
+	ITF_SEC_META = 1,   /* writer-made records: header, definitions, clock, counters */
+	ITF_SEC_THREAD = 2, /* one thread's events, in its program order */
+};
+
+/* struct itf_sec_hdr: precedes every section payload. Unknown kinds are skipped by size.
+ * OFFSET SIZE DESCRIPTION
+ * 0      2    kind (enum itf_sec_kind)
+ * 2      2    flags, reserved, 0
+ * 4      4    payload size in bytes, after this header
+ * 8      4    tid (THREAD: kernel thread id; META: 0)
+ * 12     4    n_records in the payload (readers check it)
+ * 16     8    ts_base: the first record's timestamp delta is taken from this (THREAD);
+ *             0 for META, whose records carry absolute timestamps */
+struct itf_sec_hdr {
+	uint16_t kind;
+	uint16_t flags;
+	uint32_t size;
+	uint32_t tid;
+	uint32_t n_records;
+	uint64_t ts_base;
+};
+_Static_assert(sizeof(struct itf_sec_hdr) == 24, "itf_sec_hdr is 24 bytes");
+
+/* ---- THREAD section records --------------------------------------------------------------
+ * Each THREAD section keeps two running values, reset at the section start:
+ *   ts   = ts_base; every record's first field dts (u) adds to it.
+ *   ptr  = 0;       pointer fields are zigzag deltas (s) from it, and update it.
+ *
+ * Hot records (no length byte):
+ *
+ * ITF_EV_ALLOC 0x01  an allocation returned ptr (malloc, calloc, memalign family, valloc,
+ *                    pvalloc, realloc(NULL, n)). The timestamp is read after the real call.
+ *   u dts | s dptr (ptr - running ptr; ptr becomes running) | u size (bytes requested)
+ *   | u stack (stack id, 0 = unknown)
+ *
+ * ITF_EV_FREE 0x02   ptr is about to be freed (free, realloc(p, 0)). The timestamp is read
+ *                    before the real call, so a block handed to another thread is always
+ *                    freed before it is allocated again, in timestamp order.
+ *   u dts | s dptr
+ *
+ * ITF_EV_REALLOC 0x03  realloc(old, size) returned new (old != NULL, new != NULL). Two
+ *                    timestamps: the free of old (read before the real call) and the
+ *                    allocation of new (read after it). old == new when grown in place.
+ *   u dts (the free's) | u dts2 (the allocation's, minus the free's) | s dold (old -
+ *   running) | s dnew (new - old; new becomes running) | u size | u stack
+ *
+ * Length-prefixed records (type, u len, payload): 0x20..0x3f are reserved for hook events
+ * (SQL executions, HTTP transfers, lock waits); each hook's issue defines its own here.
+ */
+enum itf_ev_type {
+	ITF_EV_ALLOC = 0x01,
+	ITF_EV_FREE = 0x02,
+	ITF_EV_REALLOC = 0x03,
+	ITF_EV_HOT_LAST = 0x1f, /* hot types end here; the rest carry a length */
+};
+
+/* ---- META section records ----------------------------------------------------------------
+ * All length-prefixed: type, u len, payload. Fields in order:
+ *
+ * ITF_META_HEADER 0x40   first record of the first chunk; written once.
+ *   u version (ITF_VERSION) | u pid | u ppid | u clock (enum itf_clock) | u ts_shift
+ *   | 8 bytes clock_hz: nominal raw clock units per second as an IEEE-754 double, LE
+ *   | u start_ts (raw clock at process start of tracing) | u start_mono_ns
+ *   | u start_realtime_ns (CLOCK_REALTIME) | u hooks (ITF_HOOK_* mask)
+ *   | u malloc_mode (enum itf_malloc_mode) | u stack_depth | u flags (ITF_HDR_*)
+ *   | string command line (argv joined by spaces) | string executable path
+ *   | u sample_bytes (0: every allocation recorded; N: Poisson sampling, mean N bytes)
+ *   Readers ignore payload bytes after the last field they know.
+ *
+ * ITF_META_CLOCK_SYNC 0x41  a pair of clock readings taken back to back by the writer.
+ *   u ts (raw clock, shifted) | u mono_ns (CLOCK_MONOTONIC)
+ *
+ * ITF_META_MODULE_LOAD 0x42  a module (executable, shared object, vdso) is mapped.
+ *   u module id (1, 2, ...; never reused in a file) | u ts | u generation (the module
+ *   generation in force when it was seen; see STACK_DEF) | u bias (load bias: runtime
+ *   address minus ELF virtual address) | u lo | u hi (runtime range of its PT_LOAD
+ *   segments, hi exclusive) | string build-id (raw bytes, may be empty) | string path
+ *
+ * ITF_META_MODULE_UNLOAD 0x43  a module was unmapped (dlclose). The module generation
+ *   increments by one with every unload record.
+ *   u module id | u ts
+ *
+ * ITF_META_STACK_DEF 0x44  defines a stack id.
+ *   u stack id (1, 2, ...) | u generation | u n_frames | u frame[0] | s frame[i] -
+ *   frame[i-1] for i >= 1
+ *   Frames are return addresses (the reader subtracts 1 to find the call), innermost
+ *   first, starting at the caller of the interposed function. They resolve against the
+ *   modules loaded in that module generation (loads with generation <= g that were not
+ *   unloaded by generation g).
+ *
+ * ITF_META_STRING_DEF 0x45  defines a string id (SQL text, URL, names).
+ *   u string id (1, 2, ...) | u kind (enum itf_str_kind) | string bytes
+ *
+ * ITF_META_THREAD 0x46  a thread was first seen (state 1) or has exited (state 2).
+ *   u tid | u state | u ts | string name (may be empty)
+ *
+ * ITF_META_COUNTERS 0x47  cumulative process-wide counters at the time of writing; the
+ *   last one in the file wins. Unknown trailing fields are ignored.
+ *   u ts | u dropped_events (drop mode: events not recorded because the pool was full)
+ *   | u missed_events (hook re-entered from a signal handler while recording: passed
+ *   through unrecorded) | u stack_overflow (stacks not interned: table full; recorded
+ *   with stack 0) | u truncated_stacks (stacks cut at stack_depth) | u bytes_written
+ *   (compressed, this file) | u raw_bytes (uncompressed chunk bytes) | u lost_bytes
+ *   (compressed bytes the writer could not write: disk full, I/O error) | u pool_bytes
+ *   (memory the preload holds for buffers and tables) | u wait_ns (time application
+ *   threads spent waiting for buffer space) | u events (events recorded so far)
+ *
+ * ITF_META_END 0x48  the process ended normally (exit or return from main) and this is
+ *   the final chunk; its absence means the trace is incomplete (killed, still running).
+ *   u ts | u reason (enum itf_end_reason)
+ *
+ * 0x50..0x7f are reserved for later META records (heap snapshots, leak scan results).
+ */
+enum itf_meta_type {
+	ITF_META_HEADER = 0x40,
+	ITF_META_CLOCK_SYNC = 0x41,
+	ITF_META_MODULE_LOAD = 0x42,
+	ITF_META_MODULE_UNLOAD = 0x43,
+	ITF_META_STACK_DEF = 0x44,
+	ITF_META_STRING_DEF = 0x45,
+	ITF_META_THREAD = 0x46,
+	ITF_META_COUNTERS = 0x47,
+	ITF_META_END = 0x48,
+};
+
+enum itf_clock {
+	ITF_CLOCK_TSC = 1,	 /* rdtsc; invariant TSC (CPUID 0x80000007 EDX bit 8) */
+	ITF_CLOCK_MONOTONIC = 2, /* clock_gettime(CLOCK_MONOTONIC) nanoseconds */
+};
+
+enum itf_malloc_mode {
+	ITF_MALLOC_FULL = 1,	/* every allocation and free is an event */
+	ITF_MALLOC_SUMMARY = 2, /* periodic per-site snapshots (endurance runs) */
+};
+
+enum itf_end_reason {
+	ITF_END_EXIT = 1, /* exit(), return from main, or the last thread exited */
+};
+
+enum itf_str_kind {
+	ITF_STR_OTHER = 0,
+	ITF_STR_SQL = 1,
+	ITF_STR_URL = 2,
+	ITF_STR_PATH = 3,
+};
+
+/* ITF_HOOK_*: bits of the header's hooks mask (INTERCEPT_HOOKS). */
+#define ITF_HOOK_MALLOC 0x1u
+#define ITF_HOOK_SQLITE 0x2u
+#define ITF_HOOK_CURL 0x4u
+#define ITF_HOOK_LOCK 0x8u
+#define ITF_HOOK_ALL 0xfu
+
+/* ITF_HDR_*: bits of the header's flags. */
+#define ITF_HDR_DROP_MODE 0x1u /* INTERCEPT_DROP=1: events were dropped, not waited for */
+#define ITF_HDR_FORK_CHILD 0x2u /* a forked child: blocks allocated before the fork are
+				   not in this trace, so their frees are unmatched */
+
+#define ITF_MAX_FRAMES 256u /* readers reject STACK_DEF with more frames */
+
+#endif /* INTERCEPT_TRACE_FORMAT_H */

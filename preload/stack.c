@@ -1,0 +1,83 @@
+/* stack.c - owns stack capture: libunwind's unw_backtrace with the per-thread cache (NOTES:
+ * ~10 ns a frame here; frame-pointer walks are faster but Debian's libraries have no frame
+ * pointers), the cut of our own frames, and interning into stk_table. Runs on application
+ * threads inside hooks with the guard held (set to 2 around the walk, so allocations
+ * libunwind makes for its caches are known to be ours). Never: malloc of our own, locks. */
+#define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <link.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "config.h"
+#include "intercept/trace_format.h"
+#include "modules.h"
+#include "stack.h"
+#include "writer.h"
+
+/* How many of our own frames can sit on top of a stack (hook, recorder, capture, plus
+ * inlining slack). Frames inside [own_lo, own_hi) are dropped wherever they are on top. */
+#define STK_OWN_MAX 8
+static uintptr_t own_lo, own_hi;
+
+static int own_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t probe = (uintptr_t)arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (probe >= lo && probe < hi) {
+		own_lo = lo;
+		own_hi = hi;
+		return 1;
+	}
+	return 0;
+}
+
+int stk_init(void)
+{
+	dl_iterate_phdr(own_range_cb, (void *)(uintptr_t)&stk_init);
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	/* key = generation word + frames */
+	return intern_init(&stk_table, opt_max_stacks, 8u * 24, (uint64_t)(uintptr_t)&own_lo);
+}
+
+uint32_t stk_capture(struct tstate *t)
+{
+	uint64_t key[1 + ITF_MAX_FRAMES + STK_OWN_MAX];
+	void **ips = (void **)&key[1];
+	int want = (int)opt_stack_depth + STK_OWN_MAX;
+	uint8_t saved = ic_tls.in_hook;
+	ic_tls.in_hook = 2;
+	int n = unw_backtrace(ips, want);
+	ic_tls.in_hook = saved;
+	int skip = 0;
+	while (skip < n && skip < STK_OWN_MAX && (uintptr_t)ips[skip] >= own_lo &&
+	       (uintptr_t)ips[skip] < own_hi)
+		skip++;
+	int keep = n - skip;
+	if (keep > (int)opt_stack_depth) {
+		keep = (int)opt_stack_depth;
+		atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
+	} else if (n == want) {
+		atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
+	}
+	if (keep < 0)
+		keep = 0;
+	if (skip)
+		memmove(ips, ips + skip, (size_t)keep * sizeof(void *));
+	key[0] = atomic_load_explicit(&mod_gen, memory_order_relaxed);
+	return intern_get(&stk_table, key, (uint32_t)(1 + keep) * 8u);
+}

@@ -1,0 +1,748 @@
+/* writer.c - owns the trace file, the writer thread, and the encoding of ring events into
+ * trace records (include/intercept/trace_format.h). The writer thread holds the recursion
+ * guard for its whole life and runs with every signal blocked; its own allocations (zstd's
+ * context) pass through the hooks unrecorded. wr_start() runs once per process from init
+ * (and in a fork child); wr_finish() from the destructor. Application threads only ever
+ * call wr_wake() and wr_running(). Never on an application thread: stdio, blocking I/O. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "buffer.h"
+#include "clock.h"
+#include "encode.h"
+#include "config.h"
+#include "futex.h"
+#include "intercept/trace_format.h"
+#include "intercept/varint.h"
+#include "modules.h"
+#include "tls.h"
+#include "writer.h"
+
+struct intern stk_table;
+struct intern str_table;
+
+#define CH_TARGET (2u << 20)		 /* encoded bytes per chunk before it is closed */
+#define CH_MARGIN (EV_GENERIC_MAX_PAYLOAD + 8192u) /* largest record + headers */
+#define CH_CAP (CH_TARGET + CH_MARGIN)
+#define SYNC_EVERY_NS 100000000ull  /* CLOCK_SYNC / module check at most every 100 ms */
+#define COUNTERS_EVERY_NS 1000000000ull
+
+/* The writer lock: held by whoever drains (the writer thread, or init/fork/finish while
+ * the thread is not running) and by fork's prepare handler. Protects everything in `wr`
+ * below except the atomics. A futex word of ours, never an application-visible mutex. */
+static _Atomic uint32_t wr_lock_word;
+
+static struct {
+	int fd;
+	char path[PATH_MAX];
+	dev_t dev;
+	ino_t ino;
+	ZSTD_CCtx *cctx;
+	uint8_t *stage;	    /* CH_CAP bytes: the chunk being built */
+	size_t used;	    /* bytes in stage */
+	uint8_t *out;	    /* compressed frame */
+	size_t out_cap;
+	uint64_t seq;	    /* next chunk's sequence number */
+	uint64_t emit_ts;   /* current chunk's emit_ts */
+	uint32_t n_sections;
+	size_t sec_off;	    /* offset of the open section's header, or 0 */
+	uint16_t sec_kind;
+	uint32_t sec_records;
+	/* cursors: what has been emitted */
+	uint32_t stk_done, str_done, mod_done;
+	bool header_done;
+	bool fork_child;
+	uint64_t last_sync_ns, last_counters_ns, last_housekeeping_ns;
+	/* counters */
+	uint64_t bytes_written, raw_bytes, lost_bytes, events;
+	bool write_failed;
+	uint8_t scratch[8192]; /* meta payloads are built here before their length is known */
+} wr = {.fd = -1};
+
+static pthread_t wr_thread;
+static _Atomic uint32_t wr_alive;   /* 1 while the thread drains */
+static _Atomic uint32_t wr_stop;    /* asks the thread to do its final drain and exit */
+static _Atomic uint32_t wr_done;    /* futex word: 1 when the final drain is written */
+static _Atomic uint32_t wr_wake_word; /* futex word the thread sleeps on */
+static _Atomic uint32_t wr_finished; /* wr_finish() ran */
+
+static void wr_lock(void)
+{
+	uint32_t expect = 0;
+	while (!atomic_compare_exchange_weak_explicit(&wr_lock_word, &expect, 1,
+						      memory_order_acquire, memory_order_relaxed)) {
+		expect = 0;
+		futex_wait_ms(&wr_lock_word, 1, 10);
+	}
+}
+
+static void wr_unlock(void)
+{
+	atomic_store_explicit(&wr_lock_word, 0, memory_order_release);
+	futex_wake_all(&wr_lock_word);
+}
+
+bool wr_running(void)
+{
+	return atomic_load_explicit(&wr_alive, memory_order_relaxed) &&
+	       !atomic_load_explicit(&wr_stop, memory_order_relaxed);
+}
+
+void wr_wake(void)
+{
+	atomic_fetch_add_explicit(&wr_wake_word, 1, memory_order_release);
+	futex_wake_all(&wr_wake_word);
+}
+
+/* ---- file ------------------------------------------------------------------------------ */
+
+/* open_trace() : create the file 0600 without following a symlink and without blocking on a
+ * FIFO; an existing regular file of ours is truncated. @return fd or -errno. */
+static int open_trace(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		      0600);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	fchmod(fd, 0600);
+	fcntl(fd, F_SETFL, 0);
+	/* Keep the descriptor away from the low numbers programs close and reuse. */
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	wr.dev = st.st_dev;
+	wr.ino = st.st_ino;
+	return fd;
+}
+
+/* fd_still_ours() : the program may close every descriptor (daemons do); if our number now
+ * names something else, reopen the trace (by absolute path) for appending. */
+static bool fd_still_ours(void)
+{
+	struct stat st;
+	if (wr.fd >= 0 && !fstat(wr.fd, &st) && st.st_dev == wr.dev && st.st_ino == wr.ino)
+		return true;
+	int fd = open(wr.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) || st.st_dev != wr.dev || st.st_ino != wr.ino) {
+		close(fd);
+		return false;
+	}
+	fcntl(fd, F_SETFL, O_APPEND);
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	wr.fd = fd;
+	return true;
+}
+
+static void write_all(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	if (wr.write_failed || !fd_still_ours()) {
+		if (!wr.write_failed)
+			ic_log("the trace file %s was closed or replaced under the profiler; later "
+			       "events are lost (counted)",
+			       wr.path);
+		wr.write_failed = true;
+		wr.lost_bytes += len;
+		return;
+	}
+	while (len) {
+		ssize_t n = write(wr.fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ic_log("writing %s failed (%s); the program goes on, later trace data is "
+			       "lost (counted)",
+			       wr.path, errno == ENOSPC ? "disk full" : "I/O error");
+			wr.write_failed = true;
+			wr.lost_bytes += len;
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+		wr.bytes_written += (uint64_t)n;
+	}
+}
+
+/* ---- chunk and section building ----------------------------------------------------------- */
+
+static void sec_end(void)
+{
+	if (!wr.sec_off)
+		return;
+	uint8_t *h = wr.stage + wr.sec_off;
+	itf_st32(h + 4, (uint32_t)(wr.used - wr.sec_off - sizeof(struct itf_sec_hdr)));
+	itf_st32(h + 12, wr.sec_records);
+	wr.sec_off = 0;
+}
+
+static void ch_begin(void)
+{
+	wr.used = sizeof(struct itf_chunk_hdr);
+	wr.n_sections = 0;
+	wr.sec_off = 0;
+}
+
+static void sec_begin(uint16_t kind, uint32_t tid, uint64_t ts_base)
+{
+	sec_end();
+	uint8_t *h = wr.stage + wr.used;
+	itf_st16(h, kind);
+	itf_st16(h + 2, 0);
+	itf_st32(h + 4, 0);
+	itf_st32(h + 8, tid);
+	itf_st32(h + 12, 0);
+	itf_st64(h + 16, ts_base);
+	wr.sec_off = wr.used;
+	wr.sec_kind = kind;
+	wr.sec_records = 0;
+	wr.used += sizeof(struct itf_sec_hdr);
+	wr.n_sections++;
+}
+
+/* ch_finish() : close the chunk, compress it as one frame, write it. Empty chunks (no
+ * section) are not written. */
+static void ch_finish(void)
+{
+	sec_end();
+	if (wr.n_sections == 0)
+		return;
+	uint8_t *h = wr.stage;
+	itf_st32(h, ITF_CHUNK_MAGIC);
+	itf_st16(h + 4, sizeof(struct itf_chunk_hdr));
+	itf_st16(h + 6, 0);
+	itf_st64(h + 8, wr.seq++);
+	itf_st64(h + 16, wr.emit_ts);
+	itf_st32(h + 24, wr.n_sections);
+	itf_st32(h + 28, (uint32_t)(wr.used - sizeof(struct itf_chunk_hdr)));
+	size_t n = ZSTD_compress2(wr.cctx, wr.out, wr.out_cap, wr.stage, wr.used);
+	wr.raw_bytes += wr.used;
+	if (ZSTD_isError(n)) {
+		static bool warned;
+		if (!warned)
+			ic_log("zstd: %s; a chunk of the trace is lost (counted)",
+			       ZSTD_getErrorName(n));
+		warned = true;
+		wr.lost_bytes += wr.used;
+	} else {
+		write_all(wr.out, n);
+	}
+	ch_begin();
+}
+
+/* room() : make sure need bytes fit in the chunk; when not, the chunk is finished and a new
+ * one begun. @return true when a new chunk was begun (an open THREAD section was closed and
+ * the caller must begin it again with a fresh base). */
+static bool room(size_t need)
+{
+	if (wr.used + need <= CH_CAP && wr.used < CH_TARGET)
+		return false;
+	ch_finish();
+	return true;
+}
+
+/* meta_put() : append one META record (type, len, payload in wr.scratch). */
+static void meta_put(uint8_t type, size_t len)
+{
+	if (room(len + 16) || wr.sec_off == 0 || wr.sec_kind != ITF_SEC_META)
+		sec_begin(ITF_SEC_META, 0, 0);
+	uint8_t *p = wr.stage + wr.used;
+	*p++ = type;
+	p = itf_put_u(p, len);
+	memcpy(p, wr.scratch, len);
+	p += len;
+	wr.used = (size_t)(p - wr.stage);
+	wr.sec_records++;
+}
+
+static uint8_t *put_str(uint8_t *p, const void *s, size_t len, const uint8_t *end)
+{
+	if ((size_t)(end - p) < len + ITF_VARINT_MAX)
+		len = (size_t)(end - p) > ITF_VARINT_MAX ? (size_t)(end - p) - ITF_VARINT_MAX : 0;
+	p = itf_put_u(p, len);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* ---- META records ------------------------------------------------------------------------ */
+
+static char cmdline[4096];
+static size_t cmdline_len;
+
+static void read_cmdline(void)
+{
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	cmdline_len = 0;
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && cmdline[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if (cmdline[i] == '\0')
+			cmdline[i] = ' ';
+	cmdline_len = (size_t)n;
+}
+
+static void meta_header(void)
+{
+	uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
+	uint64_t ts, mono;
+	clk_sync(&ts, &mono);
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	double hz = clk_nominal_hz();
+	uint64_t hz_bits;
+	memcpy(&hz_bits, &hz, 8);
+	char exe[PATH_MAX];
+	ssize_t en = readlink("/proc/self/exe", exe, sizeof(exe));
+	if (en < 0)
+		en = 0;
+	p = itf_put_u(p, ITF_VERSION);
+	p = itf_put_u(p, (uint64_t)getpid());
+	p = itf_put_u(p, (uint64_t)getppid());
+	p = itf_put_u(p, clk_use_tsc ? ITF_CLOCK_TSC : ITF_CLOCK_MONOTONIC);
+	p = itf_put_u(p, 0); /* ts_shift */
+	itf_st64(p, hz_bits);
+	p += 8;
+	p = itf_put_u(p, ts);
+	p = itf_put_u(p, mono);
+	p = itf_put_u(p, (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec);
+	p = itf_put_u(p, opt_hooks);
+	p = itf_put_u(p, opt_malloc);
+	p = itf_put_u(p, opt_stack_depth);
+	p = itf_put_u(p, (opt_drop ? ITF_HDR_DROP_MODE : 0u) |
+			     (wr.fork_child ? ITF_HDR_FORK_CHILD : 0u));
+	p = put_str(p, cmdline, cmdline_len, end);
+	p = put_str(p, exe, (size_t)en, end);
+	p = itf_put_u(p, 0); /* sample_bytes */
+	meta_put(ITF_META_HEADER, (size_t)(p - wr.scratch));
+}
+
+static void meta_clock_sync(void)
+{
+	uint64_t ts, mono;
+	clk_sync(&ts, &mono);
+	uint8_t *p = wr.scratch;
+	p = itf_put_u(p, ts);
+	p = itf_put_u(p, mono);
+	meta_put(ITF_META_CLOCK_SYNC, (size_t)(p - wr.scratch));
+}
+
+static void meta_modules(void)
+{
+	uint32_t n;
+	const struct mod_entry *ents;
+	const char *arena;
+	const struct mod_event *ev = mod_events(&n, &ents, &arena);
+	for (; wr.mod_done < n; wr.mod_done++) {
+		const struct mod_event *e = &ev[wr.mod_done];
+		const struct mod_entry *m = &ents[e->module];
+		uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
+		if (e->unload) {
+			p = itf_put_u(p, m->id);
+			p = itf_put_u(p, m->unload_ts);
+			meta_put(ITF_META_MODULE_UNLOAD, (size_t)(p - wr.scratch));
+			continue;
+		}
+		p = itf_put_u(p, m->id);
+		p = itf_put_u(p, m->load_ts);
+		p = itf_put_u(p, m->gen);
+		p = itf_put_u(p, m->bias);
+		p = itf_put_u(p, m->lo);
+		p = itf_put_u(p, m->hi);
+		p = put_str(p, m->build_id, m->build_id_len, end);
+		p = put_str(p, arena + m->path_off, m->path_len, end);
+		meta_put(ITF_META_MODULE_LOAD, (size_t)(p - wr.scratch));
+	}
+}
+
+static void meta_stacks(void)
+{
+	uint32_t last = intern_last_id(&stk_table), len;
+	for (; wr.stk_done < last; wr.stk_done++) {
+		uint32_t id = wr.stk_done + 1;
+		const uint8_t *b = intern_bytes(&stk_table, id, &len);
+		if (!b)
+			break; /* still being inserted: next drain */
+		uint64_t w[1 + ITF_MAX_FRAMES];
+		uint32_t nw = len / 8;
+		if (nw > IC_ARRAY_LEN(w))
+			nw = IC_ARRAY_LEN(w);
+		memcpy(w, b, nw * 8);
+		/* A frame outside every known module: a library was loaded since the last
+		 * scan (dlopen is not interposed, see hook_dl.c). Log it before the stack. */
+		for (uint32_t i = 1; i < nw; i++) {
+			if (!mod_covers(w[i])) {
+				mod_rescan();
+				meta_modules();
+				break;
+			}
+		}
+		uint8_t *p = wr.scratch;
+		p = itf_put_u(p, id);
+		p = itf_put_u(p, nw ? w[0] : 0); /* generation */
+		uint32_t nf = nw ? nw - 1 : 0;
+		p = itf_put_u(p, nf);
+		for (uint32_t i = 0; i < nf; i++)
+			p = i ? itf_put_s(p, (int64_t)(w[1 + i] - w[i])) : itf_put_u(p, w[1]);
+		meta_put(ITF_META_STACK_DEF, (size_t)(p - wr.scratch));
+	}
+}
+
+static void meta_strings(void)
+{
+	uint32_t last = intern_last_id(&str_table), len;
+	for (; wr.str_done < last; wr.str_done++) {
+		uint32_t id = wr.str_done + 1;
+		const uint8_t *b = intern_bytes(&str_table, id, &len);
+		if (!b)
+			break;
+		/* string keys are stored as one kind byte followed by the text */
+		uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
+		p = itf_put_u(p, id);
+		p = itf_put_u(p, len ? b[0] : 0);
+		p = put_str(p, b + (len ? 1 : 0), len ? len - 1 : 0, end);
+		meta_put(ITF_META_STRING_DEF, (size_t)(p - wr.scratch));
+	}
+}
+
+static void meta_thread(uint32_t tid, unsigned state, uint64_t ts)
+{
+	char name[64] = "";
+	size_t nlen = 0;
+	if (state == 1) {
+		char path[64];
+		ic_fmt(path, sizeof(path), "/proc/self/task/%u/comm", tid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			ssize_t n = read(fd, name, sizeof(name) - 1);
+			close(fd);
+			if (n > 0) {
+				nlen = (size_t)n;
+				while (nlen && name[nlen - 1] == '\n')
+					nlen--;
+			}
+		}
+	}
+	uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
+	p = itf_put_u(p, tid);
+	p = itf_put_u(p, state);
+	p = itf_put_u(p, ts);
+	p = put_str(p, name, nlen, end);
+	meta_put(ITF_META_THREAD, (size_t)(p - wr.scratch));
+}
+
+static void meta_counters(uint64_t ts)
+{
+	uint64_t dropped = 0, missed = 0, wait_ns = 0, truncated = 0;
+	for (struct tstate *t = tls_first(); t; t = t->next) {
+		dropped += atomic_load_explicit(&t->dropped, memory_order_relaxed);
+		missed += atomic_load_explicit(&t->missed, memory_order_relaxed);
+		wait_ns += atomic_load_explicit(&t->wait_ns, memory_order_relaxed);
+		truncated += atomic_load_explicit(&t->truncated, memory_order_relaxed);
+	}
+	uint64_t pool = tls_pool_bytes() + atomic_load(&stk_table.arena_used) +
+			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap;
+	uint8_t *p = wr.scratch;
+	p = itf_put_u(p, ts);
+	p = itf_put_u(p, dropped);
+	p = itf_put_u(p, missed);
+	p = itf_put_u(p, atomic_load(&stk_table.overflow));
+	p = itf_put_u(p, truncated);
+	p = itf_put_u(p, wr.bytes_written);
+	p = itf_put_u(p, wr.raw_bytes);
+	p = itf_put_u(p, wr.lost_bytes);
+	p = itf_put_u(p, pool);
+	p = itf_put_u(p, wait_ns);
+	p = itf_put_u(p, wr.events);
+	meta_put(ITF_META_COUNTERS, (size_t)(p - wr.scratch));
+}
+
+/* ---- THREAD sections -------------------------------------------------------------------- */
+
+/* encode_ring() : turn t's committed records [from, to) into THREAD records. */
+static void encode_ring(struct tstate *t, uint64_t from, uint64_t to)
+{
+	struct enc_state st;
+	bool open = false;
+	for (uint64_t pos = from; pos < to;) {
+		const struct ev_hdr *h = (const struct ev_hdr *)(t->ring + (pos & t->mask));
+		if (h->type == EV_PAD) {
+			pos += h->aux;
+			continue;
+		}
+		if (room(enc_max(h)) || !open || wr.sec_off == 0) {
+			sec_begin(ITF_SEC_THREAD, t->tid, enc_section_start(&st, h));
+			open = true;
+		}
+		uint8_t *p = wr.stage + wr.used;
+		uint8_t *e = enc_event(&st, h, p);
+		IC_ASSERT(e != p);
+		if (e != p) {
+			wr.used = (size_t)(e - wr.stage);
+			wr.sec_records++;
+			wr.events++;
+		}
+		if (IC_UNLIKELY(h->len == 0))
+			break; /* never happens: our own rings; stop rather than loop */
+		pos += h->len;
+	}
+	sec_end();
+}
+
+/* ---- draining ------------------------------------------------------------------------------ */
+
+static bool thread_gone(uint32_t tid)
+{
+	return syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
+}
+
+/* drain() : one pass over everything; called with the writer lock held. */
+static void drain(bool final)
+{
+	uint64_t now_ns = clk_mono_ns();
+	wr.emit_ts = clk_now();
+	ch_begin();
+	if (!wr.header_done) {
+		meta_header();
+		wr.header_done = true;
+	}
+	if (final || now_ns - wr.last_sync_ns >= SYNC_EVERY_NS) {
+		meta_clock_sync();
+		if (mod_changed())
+			mod_rescan();
+		wr.last_sync_ns = now_ns;
+	}
+	meta_modules();
+	meta_strings();
+	meta_stacks();
+	bool housekeeping = now_ns - wr.last_housekeeping_ns >= COUNTERS_EVERY_NS;
+	for (struct tstate *t = tls_first(); t; t = t->next) {
+		uint32_t state = atomic_load_explicit(&t->state, memory_order_acquire);
+		if (state == TS_FREE)
+			continue;
+		/* A thread that exited without our key destructor running last: once the
+		 * kernel says it is gone, its last commit is final. */
+		if (state == TS_ACTIVE && housekeeping && thread_gone(t->tid))
+			state = TS_EXITED;
+		uint64_t to = atomic_load_explicit(&t->committed, memory_order_acquire);
+		uint64_t from = atomic_load_explicit(&t->consumed, memory_order_relaxed);
+		if (!t->announced && (to != from || state == TS_ACTIVE)) {
+			meta_thread(t->tid, 1, wr.emit_ts);
+			t->announced = 1;
+		}
+		if (to != from) {
+			encode_ring(t, from, to);
+			atomic_store_explicit(&t->consumed, to, memory_order_release);
+			atomic_fetch_add_explicit(&t->consumed_seq, 1, memory_order_release);
+			if (atomic_load_explicit(&t->waiting, memory_order_seq_cst))
+				futex_wake_all(&t->consumed_seq);
+		}
+		if (state == TS_EXITED) {
+			meta_thread(t->tid, 2, clk_now());
+			t->announced = 0;
+			t->head = to;
+			atomic_store_explicit(&t->state, TS_FREE, memory_order_release);
+		}
+	}
+	/* stacks interned while the rings were encoded */
+	meta_stacks();
+	meta_strings();
+	if (final || housekeeping) {
+		meta_counters(clk_now());
+		wr.last_counters_ns = now_ns;
+		wr.last_housekeeping_ns = now_ns;
+	}
+	if (final) {
+		uint8_t *p = wr.scratch;
+		p = itf_put_u(p, clk_now());
+		p = itf_put_u(p, ITF_END_EXIT);
+		meta_put(ITF_META_END, (size_t)(p - wr.scratch));
+	}
+	ch_finish();
+}
+
+static void *wr_main(void *arg)
+{
+	(void)arg;
+	ic_tls.in_hook = 1; /* for ever: nothing this thread does is recorded */
+	for (;;) {
+		uint32_t seen = atomic_load_explicit(&wr_wake_word, memory_order_acquire);
+		if (atomic_load_explicit(&wr_stop, memory_order_acquire))
+			break;
+		wr_lock();
+		drain(false);
+		wr_unlock();
+		if (atomic_load_explicit(&wr_stop, memory_order_acquire))
+			break;
+		futex_wait_ms(&wr_wake_word, seen, opt_flush_ms);
+	}
+	wr_lock();
+	drain(true);
+	if (wr.fd >= 0)
+		close(wr.fd);
+	wr.fd = -1;
+	wr_unlock();
+	atomic_store_explicit(&wr_alive, 0, memory_order_release);
+	atomic_store_explicit(&wr_done, 1, memory_order_release);
+	futex_wake_all(&wr_done);
+	return NULL;
+}
+
+static int start_thread(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_store(&wr_alive, 1);
+	int rc = pthread_create(&wr_thread, NULL, wr_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		atomic_store(&wr_alive, 0);
+		ic_log("cannot start the writer thread (error %d); nothing is recorded", rc);
+		return -rc;
+	}
+	return 0;
+}
+
+/* open_for_pid() : expand the path for this process, open it, remember it absolutely. */
+static int open_for_pid(bool fork_child)
+{
+	char rel[PATH_MAX];
+	if (cfg_trace_path(rel, sizeof(rel), getpid(), fork_child)) {
+		ic_log("INTERCEPT_OUTPUT expands to a path that is too long; nothing is recorded");
+		return -ENAMETOOLONG;
+	}
+	int fd = open_trace(rel);
+	if (fd < 0) {
+		ic_log("cannot create the trace %s (%s); the program runs unprofiled", rel,
+		       fd == -ELOOP ? "it is a symlink" :
+		       fd == -ENOENT ? "no such directory" :
+		       fd == -EACCES || fd == -EROFS ? "permission denied" :
+		       fd == -EINVAL ? "not a regular file" : "open failed");
+		return fd;
+	}
+	if (rel[0] == '/') {
+		memcpy(wr.path, rel, strlen(rel) + 1);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    ic_fmt(wr.path, sizeof(wr.path), "%s/%s", cwd, rel) >= sizeof(wr.path) - 1)
+			memcpy(wr.path, rel, strlen(rel) + 1);
+	}
+	wr.fd = fd;
+	return 0;
+}
+
+static void write_file_header(void)
+{
+	uint8_t hdr[8 + sizeof(struct itf_file_hdr)];
+	itf_st32(hdr, ITF_SKIP_MAGIC);
+	itf_st32(hdr + 4, sizeof(struct itf_file_hdr));
+	memcpy(hdr + 8, ITF_FILE_MAGIC, 8);
+	itf_st32(hdr + 16, ITF_VERSION);
+	itf_st32(hdr + 20, 0);
+	write_all(hdr, sizeof(hdr));
+}
+
+int wr_start(bool fork_child)
+{
+	wr_lock();
+	wr.fork_child = fork_child;
+	if (!wr.cctx) {
+		wr.cctx = ZSTD_createCCtx();
+		wr.out_cap = ZSTD_compressBound(CH_CAP);
+		wr.stage = mmap(NULL, CH_CAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				-1, 0);
+		wr.out = mmap(NULL, wr.out_cap, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (!wr.cctx || wr.stage == MAP_FAILED || wr.out == MAP_FAILED) {
+			wr_unlock();
+			ic_log("out of memory starting the writer; nothing is recorded");
+			return -ENOMEM;
+		}
+		ZSTD_CCtx_setParameter(wr.cctx, ZSTD_c_compressionLevel, opt_zstd_level);
+		ZSTD_CCtx_setParameter(wr.cctx, ZSTD_c_checksumFlag, 1);
+		ZSTD_CCtx_setParameter(wr.cctx, ZSTD_c_contentSizeFlag, 1);
+	}
+	read_cmdline();
+	int rc = open_for_pid(fork_child);
+	if (rc) {
+		wr_unlock();
+		return rc;
+	}
+	wr.seq = 0;
+	wr.header_done = false;
+	wr.stk_done = wr.str_done = wr.mod_done = 0;
+	wr.bytes_written = wr.raw_bytes = wr.lost_bytes = wr.events = 0;
+	wr.write_failed = false;
+	wr.last_sync_ns = wr.last_housekeeping_ns = 0;
+	write_file_header();
+	drain(false); /* header, clock, modules: readable even if the process dies now */
+	wr_unlock();
+	atomic_store(&wr_stop, 0);
+	atomic_store(&wr_done, 0);
+	return start_thread();
+}
+
+void wr_finish(void)
+{
+	if (atomic_exchange(&wr_finished, 1))
+		return;
+	if (!atomic_load(&wr_alive))
+		return;
+	atomic_store_explicit(&wr_stop, 1, memory_order_release);
+	wr_wake();
+	/* Wait for the final chunk, but never for ever (a stuck disk must not hang exit). */
+	for (int i = 0; i < 100 && !atomic_load_explicit(&wr_done, memory_order_acquire); i++)
+		futex_wait_ms(&wr_done, 0, 100);
+}
+
+void wr_fork_prepare(void)
+{
+	wr_lock();
+}
+
+void wr_fork_parent(void)
+{
+	wr_unlock();
+}
+
+void wr_fork_child(void)
+{
+	/* The parent's writer thread does not exist here; its lock word was ours. */
+	atomic_store(&wr_lock_word, 0);
+	atomic_store(&wr_alive, 0);
+	atomic_store(&wr_finished, 0);
+	if (wr.fd >= 0)
+		close(wr.fd);
+	wr.fd = -1;
+	if (wr_start(true))
+		atomic_store(&wr_finished, 1);
+}

@@ -1,0 +1,56 @@
+# tests/tests.cmake - every test the README's test command runs (through ctest).
+# Unit tests: tests/unit/test_<module>.c. Workloads (programs that count what they do):
+# tests/workloads/. Integration tests: tests/integration/test_*.py, run against the real
+# launcher, preload and analyzer in this build directory.
+
+set(T ${CMAKE_CURRENT_LIST_DIR})
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+
+# ---- unit tests ------------------------------------------------------------------------------
+add_executable(test_codec ${T}/unit/test_codec.c preload/encode.c)
+target_include_directories(test_codec PRIVATE preload ${T}/unit)
+target_link_libraries(test_codec PRIVATE intercept_analyzer)
+add_test(NAME unit_codec COMMAND test_codec)
+
+add_executable(test_intern ${T}/unit/test_intern.c preload/intern.c)
+target_include_directories(test_intern PRIVATE include preload ${T}/unit)
+target_compile_options(test_intern PRIVATE ${IC_SAN_FLAGS})
+target_link_options(test_intern PRIVATE ${IC_SAN_FLAGS})
+target_link_libraries(test_intern PRIVATE Threads::Threads)
+add_test(NAME unit_intern COMMAND test_intern)
+
+add_executable(test_hmap ${T}/unit/test_hmap.c)
+target_include_directories(test_hmap PRIVATE ${T}/unit)
+target_link_libraries(test_hmap PRIVATE intercept_analyzer)
+add_test(NAME unit_hmap COMMAND test_hmap)
+
+include(${T}/unit/symbolize.cmake)
+
+# ---- workloads ---------------------------------------------------------------------------
+# Built like a user's program: -O2 -g, frame pointers left to the compiler's default.
+set(WL_DIR ${CMAKE_BINARY_DIR}/tests/workloads)
+function(ic_workload name)
+  add_executable(${name} ${ARGN})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${WL_DIR})
+  target_compile_options(${name} PRIVATE -O2 -g)
+  target_link_libraries(${name} PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
+endfunction()
+ic_workload(leaks ${T}/workloads/leaks.c)
+ic_workload(storm ${T}/workloads/storm.c)
+ic_workload(forker ${T}/workloads/forker.c)
+ic_workload(dl_host ${T}/workloads/dl_host.c)
+ic_workload(sleeper ${T}/workloads/sleeper.c)
+ic_workload(cxx_app ${T}/workloads/cxx_app.cpp)
+add_library(leaky SHARED ${T}/workloads/libleaky.c)
+set_target_properties(leaky PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WL_DIR})
+target_compile_options(leaky PRIVATE -O2 -g)
+
+# ---- integration tests -------------------------------------------------------------------
+file(GLOB IC_INTEGRATION_TESTS ${T}/integration/test_*.py)
+foreach(t ${IC_INTEGRATION_TESTS})
+  get_filename_component(n ${t} NAME_WE)
+  add_test(NAME integration_${n} COMMAND ${Python3_EXECUTABLE} ${t})
+  set_tests_properties(integration_${n} PROPERTIES
+    ENVIRONMENT "INTERCEPT_BUILD=${CMAKE_BINARY_DIR}"
+    TIMEOUT 300)
+endforeach()
