@@ -61,6 +61,7 @@ FORWARD(thread, (void *ctx, uint32_t tid, uint32_t st, uint64_t ts, const char *
 	(&p->r->tr, tid, st, ts, n, len))
 FORWARD(counters, (void *ctx, const struct dec_counters *c), (&p->r->tr, c))
 FORWARD(end, (void *ctx, uint64_t ts, uint32_t reason), (&p->r->tr, ts, reason))
+FORWARD(exec, (void *ctx, uint64_t ts, const char *path, size_t len), (&p->r->tr, ts, path, len))
 
 int az_load(struct report *r, const char *path, const struct az_options *opt)
 {
@@ -92,6 +93,7 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 		.thread = fwd_thread,
 		.counters = fwd_counters,
 		.end = fwd_end,
+		.exec = fwd_exec,
 		.event = on_event,
 	};
 	if ((rc = rd_open(&rd, path)))
@@ -107,6 +109,7 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	if (rc < 0)
 		goto out_close;
 	r->tr.truncated = rd.truncated;
+	r->tr.file_bytes = rd.file_off + rd.len;
 	if (!r->tr.have_header) {
 		rc = az_error(AZ_ECORRUPT, "%s: no header record (the process died before its "
 					   "first flush, or this is not a whole trace)",
@@ -115,6 +118,7 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	}
 	if ((rc = ord_flush(&r->ord)) || (rc = agg_alloc_finish(&r->alloc)))
 		goto out_close;
+	tr_finish(&r->tr);
 	tr_finish_clock(&r->tr);
 	rc = 0;
 out_close:

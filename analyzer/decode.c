@@ -188,6 +188,14 @@ static int dec_meta(struct cur *c, uint8_t type, const struct dec_sink *s)
 		TRY(get_u32(c, &reason));
 		return s->end ? s->end(s->ctx, ts, reason) : 0;
 	}
+	case ITF_META_EXEC: {
+		uint64_t ts;
+		const char *path;
+		size_t len;
+		GET_U(c, &ts);
+		TRY(get_str(c, &path, &len));
+		return s->exec ? s->exec(s->ctx, ts, path, len) : 0;
+	}
 	default:
 		return s->meta_other ? s->meta_other(s->ctx, type, c->p, (size_t)(c->end - c->p)) : 0;
 	}

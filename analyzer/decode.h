@@ -63,6 +63,7 @@ struct dec_sink {
 		      size_t len);
 	int (*counters)(void *ctx, const struct dec_counters *c);
 	int (*end)(void *ctx, uint64_t ts, uint32_t reason);
+	int (*exec)(void *ctx, uint64_t ts, const char *path, size_t len);
 	/* An unknown META record type (>= 0x20): offered raw, for hooks' own META records. */
 	int (*meta_other)(void *ctx, uint8_t type, const uint8_t *payload, size_t len);
 	int (*event)(void *ctx, const struct dec_event *e);

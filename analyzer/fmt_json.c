@@ -75,6 +75,7 @@ static void summary(struct jw *w, struct report *r)
 	jw_u64(w, "sample_bytes", t->hdr.sample_bytes);
 	jw_bool(w, "fork_child", (t->hdr.flags & ITF_HDR_FORK_CHILD) != 0);
 	jw_bool(w, "truncated", t->truncated);
+	jw_str(w, "exec", t->exec_path);
 	jw_u64(w, "missing_chunks", t->missing_chunks);
 	jw_u64(w, "missed_events", c->missed_events);
 	jw_u64(w, "late_events", r->ord.late);
@@ -84,7 +85,7 @@ static void summary(struct jw *w, struct report *r)
 	jw_u64(w, "stack_depth", t->hdr.stack_depth);
 	jw_u64(w, "wait_ns", c->wait_ns);
 	jw_u64(w, "profiler_memory_bytes", c->pool_bytes);
-	jw_u64(w, "trace_bytes", c->bytes_written);
+	jw_u64(w, "trace_bytes", t->file_bytes);
 	jw_obj_end(w);
 }
 

@@ -56,6 +56,8 @@ static void summary(FILE *o, struct report *r)
 	else
 		fprintf(o, "; trace INCOMPLETE (process killed or still running): read up to its "
 			   "last flush\n");
+	if (t->exec_path)
+		fprintf(o, "  ended by exec of %s (its trace is a separate file)\n", t->exec_path);
 	if (c->dropped_events)
 		fprintf(o, "  %s events DROPPED (INTERCEPT_DROP=1 and the buffers were full): totals "
 			   "below are low by that much\n",
@@ -159,7 +161,7 @@ static void leaks_section(FILE *o, struct report *r)
 	fprintf(o, "  %s in %s blocks still allocated %s (no reachability scan)\n",
 		fmt_bytes(b1, sizeof(b1), (double)a->live_bytes),
 		fmt_count(b2, sizeof(b2), a->live_count),
-		r->tr.complete ? "at exit" : "when the trace ends");
+		r->tr.exec_path ? "at exec" : r->tr.complete ? "at exit" : "when the trace ends");
 	if (rp_sites(r, RP_BY_LEAKED, &sites, &n))
 		return;
 	size_t lim = rp_limit(r, n, true);

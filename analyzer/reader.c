@@ -50,7 +50,7 @@ int rd_open(struct rd *r, const char *path)
 		return az_error(AZ_ENOMEM, "out of memory");
 	}
 	r->cap = RD_WINDOW;
-	/* The header frame: skippable magic, size 16, struct itf_file_hdr. */
+	/* The header frame: skippable magic, size 24, struct itf_file_hdr. */
 	uint8_t h[8 + sizeof(struct itf_file_hdr)];
 	ssize_t n = pread(fd, h, sizeof(h), 0);
 	if (n < 0) {

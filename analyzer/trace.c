@@ -29,6 +29,7 @@ void tr_free(struct trace *t)
 	free(t->path);
 	free(t->hdr.command);
 	free(t->hdr.exe);
+	free(t->exec_path);
 	for (size_t i = 0; i < t->modules.n; i++)
 		free(t->modules.v[i].path);
 	VEC_FREE(t->modules);
@@ -228,6 +229,17 @@ static int cb_end(void *ctx, uint64_t ts, uint32_t reason)
 	return 0;
 }
 
+static int cb_exec(void *ctx, uint64_t ts, const char *path, size_t len)
+{
+	struct trace *t = ctx;
+	free(t->exec_path);
+	t->exec_path = xstrndup(path, len);
+	t->exec_last = true;
+	t->end_ts = ts;
+	seen_ts(t, ts);
+	return t->exec_path ? 0 : az_error(AZ_ENOMEM, "out of memory");
+}
+
 void tr_meta_sink(struct trace *t, struct dec_sink *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -242,11 +254,13 @@ void tr_meta_sink(struct trace *t, struct dec_sink *s)
 	s->thread = cb_thread;
 	s->counters = cb_counters;
 	s->end = cb_end;
+	s->exec = cb_exec;
 }
 
 void tr_note_event(struct trace *t, uint32_t tid, uint64_t ts)
 {
 	t->events++;
+	t->exec_last = false; /* the exec failed: the process went on */
 	seen_ts(t, ts);
 	struct tr_thread *th = thread_get(t, tid);
 	if (th) {
@@ -334,6 +348,16 @@ const struct tr_stack *tr_stack_get(const struct trace *t, uint32_t id)
 const char *tr_string(const struct trace *t, uint32_t id)
 {
 	return id < t->strings.n ? t->strings.v[id] : NULL;
+}
+
+void tr_finish(struct trace *t)
+{
+	if (t->exec_last && !t->complete)
+		t->complete = true;
+	if (!t->exec_last) {
+		free(t->exec_path);
+		t->exec_path = NULL;
+	}
 }
 
 uint64_t tr_duration_ns(const struct trace *t)

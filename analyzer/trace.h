@@ -62,13 +62,16 @@ struct trace {
 
 	struct dec_counters counters;
 	bool have_counters;
-	bool complete;		      /* END record seen */
+	bool complete;		      /* END record seen, or the trace ends with an EXEC */
+	bool exec_last;		      /* an EXEC record with nothing after it (so far) */
+	char *exec_path;	      /* the program exec'd, when exec_last */
 	uint64_t end_ts;
 	uint64_t first_ts, last_ts;   /* over events and clock syncs */
 	uint64_t chunks, missing_chunks;
 	uint64_t next_seq;
 	uint64_t events;
 	bool truncated;		      /* the file ended inside a frame */
+	uint64_t file_bytes;	      /* size of the trace file as read */
 };
 
 int tr_init(struct trace *t, const char *path);
@@ -101,6 +104,9 @@ const struct tr_stack *tr_stack_get(const struct trace *t, uint32_t id);
 
 /*! tr_string() : string id's text, or NULL. */
 const char *tr_string(const struct trace *t, uint32_t id);
+
+/*! tr_finish() : settle completeness once every chunk is read (a trailing EXEC counts). */
+void tr_finish(struct trace *t);
 
 /*! tr_duration_ns() : from the start of tracing to the END record, or to the last thing the
  * trace shows when it is incomplete. */

@@ -65,9 +65,12 @@ __attribute__((destructor(101))) static void ic_destructor(void)
 {
 	uint8_t saved = ic_tls.in_hook;
 	ic_tls.in_hook = 2;
+	/* The trace ends here: threads still running while the process exits record nothing
+	 * more (their events would land after the final chunk, and must not be counted as
+	 * dropped). What they committed before is in the final drain. */
+	atomic_store(&ic_active, 0);
 	if (atomic_load(&ic_state) == IC_READY)
 		wr_finish();
-	atomic_store(&ic_active, 0);
 	atomic_store(&ic_state, IC_CLOSED);
 	ic_tls.in_hook = saved;
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h> /* rename(2) only: no stdio streams in the preload */
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -44,6 +45,7 @@ static _Atomic uint32_t wr_lock_word;
 
 static struct {
 	int fd;
+	uint32_t pid; /* the process whose trace this is */
 	char path[PATH_MAX];
 	dev_t dev;
 	ino_t ino;
@@ -523,6 +525,9 @@ static bool thread_gone(uint32_t tid)
 	return syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
 }
 
+/* The program an exec is about to run (wr_before_exec); drain() writes the EXEC record. */
+static const char *exec_path;
+
 /* drain() : one pass over everything; called with the writer lock held. */
 static void drain(bool final)
 {
@@ -584,6 +589,12 @@ static void drain(bool final)
 		p = itf_put_u(p, clk_now());
 		p = itf_put_u(p, ITF_END_EXIT);
 		meta_put(ITF_META_END, (size_t)(p - wr.scratch));
+	} else if (exec_path) {
+		uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
+		meta_counters(clk_now());
+		p = itf_put_u(p, clk_now());
+		p = put_str(p, exec_path, strlen(exec_path), end);
+		meta_put(ITF_META_EXEC, (size_t)(p - wr.scratch));
 	}
 	ch_finish();
 }
@@ -631,6 +642,38 @@ static int start_thread(void)
 	return 0;
 }
 
+/* move_predecessor() : a program started by exec has the pid of the image it replaced,
+ * whose trace (complete: wr_before_exec() flushed it) sits at the same path. Keep it as
+ * <stem>.preexec<N>.zst instead of overwriting it. Any other existing file is overwritten
+ * (a previous run's). */
+static void move_predecessor(const char *path)
+{
+	uint8_t h[8 + sizeof(struct itf_file_hdr)];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	ssize_t n = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 : read(fd, h, sizeof(h));
+	close(fd);
+	if (n != (ssize_t)sizeof(h) || itf_ld32(h) != ITF_SKIP_MAGIC ||
+	    memcmp(h + 8, ITF_FILE_MAGIC, 8) || itf_ld32(h + 24) != (uint32_t)getpid())
+		return;
+	size_t len = strlen(path);
+	size_t stem = len >= 4 && !strcmp(path + len - 4, ".zst") ? len - 4 : len;
+	for (int i = 1; i < 1000; i++) {
+		char moved[PATH_MAX];
+		if (ic_fmt(moved, sizeof(moved), "%s", path) != len)
+			return;
+		if (stem + 20 >= sizeof(moved))
+			return;
+		ic_fmt(moved + stem, sizeof(moved) - stem, ".preexec%d.zst", i);
+		if (access(moved, F_OK) == 0)
+			continue;
+		rename(path, moved);
+		return;
+	}
+}
+
 /* open_for_pid() : expand the path for this process, open it, remember it absolutely. */
 static int open_for_pid(bool fork_child)
 {
@@ -639,6 +682,8 @@ static int open_for_pid(bool fork_child)
 		ic_log("INTERCEPT_OUTPUT expands to a path that is too long; nothing is recorded");
 		return -ENAMETOOLONG;
 	}
+	if (!fork_child)
+		move_predecessor(rel);
 	int fd = open_trace(rel);
 	if (fd < 0) {
 		ic_log("cannot create the trace %s (%s); the program runs unprofiled", rel,
@@ -657,6 +702,7 @@ static int open_for_pid(bool fork_child)
 			memcpy(wr.path, rel, strlen(rel) + 1);
 	}
 	wr.fd = fd;
+	wr.pid = (uint32_t)getpid();
 	return 0;
 }
 
@@ -668,6 +714,8 @@ static void write_file_header(void)
 	memcpy(hdr + 8, ITF_FILE_MAGIC, 8);
 	itf_st32(hdr + 16, ITF_VERSION);
 	itf_st32(hdr + 20, 0);
+	itf_st32(hdr + 24, (uint32_t)getpid());
+	itf_st32(hdr + 28, 0);
 	write_all(hdr, sizeof(hdr));
 }
 
@@ -722,6 +770,18 @@ void wr_finish(void)
 	/* Wait for the final chunk, but never for ever (a stuck disk must not hang exit). */
 	for (int i = 0; i < 100 && !atomic_load_explicit(&wr_done, memory_order_acquire); i++)
 		futex_wait_ms(&wr_done, 0, 100);
+}
+
+void wr_before_exec(const char *path)
+{
+	/* A vfork child shares our memory but is not us: it must not write our trace. */
+	if (!atomic_load(&wr_alive) || (uint32_t)getpid() != wr.pid)
+		return;
+	wr_lock();
+	exec_path = path ? path : "";
+	drain(false);
+	exec_path = NULL;
+	wr_unlock();
 }
 
 void wr_fork_prepare(void)

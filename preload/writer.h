@@ -30,6 +30,11 @@ void wr_wake(void);
  * Waits at most a few seconds for the writer, never forever. */
 void wr_finish(void);
 
+/*! wr_before_exec() : flush everything recorded so far and write an EXEC record, before
+ * the process image is replaced. Waits for a drain in progress. Does nothing in a vfork
+ * child (another pid sharing our memory). */
+void wr_before_exec(const char *path);
+
 /*! wr_fork_prepare() / wr_fork_parent() / wr_fork_child() : pthread_atfork handlers
  * (fork.c calls them in its documented lock order). The child reopens its own trace and
  * starts a fresh writer. */

@@ -69,14 +69,19 @@
  * OFFSET SIZE DESCRIPTION
  * 0      8    magic "ICPTRACE"
  * 8      4    format version (ITF_VERSION)
- * 12     4    flags, reserved, written 0, readers ignore */
+ * 12     4    flags, reserved, written 0, readers ignore
+ * 16     4    pid of the writing process (lets a program that exec'd recognise the trace
+ *             of the image it replaced, which has its pid; see docs/design.md, "exec")
+ * 20     4    reserved, 0 */
 struct itf_file_hdr {
 	uint8_t magic[8];	/* ITF_FILE_MAGIC */
 	uint32_t version;	/* ITF_VERSION */
 	uint32_t flags;		/* reserved, 0 */
+	uint32_t pid;		/* the writer's pid */
+	uint32_t reserved;	/* 0 */
 };
 #define ITF_FILE_MAGIC "ICPTRACE"
-_Static_assert(sizeof(struct itf_file_hdr) == 16, "itf_file_hdr is 16 bytes");
+_Static_assert(sizeof(struct itf_file_hdr) == 24, "itf_file_hdr is 24 bytes");
 
 /* ---- chunk ------------------------------------------------------------------------------- */
 
@@ -217,6 +222,12 @@ enum itf_ev_type {
  *   the final chunk; its absence means the trace is incomplete (killed, still running).
  *   u ts | u reason (enum itf_end_reason)
  *
+ * ITF_META_EXEC 0x49  the process is about to exec another program; everything it recorded
+ *   until now precedes this record. When it is the last record of the file the exec
+ *   succeeded and the trace is complete (the new image writes its own trace); when events
+ *   follow, the exec failed and the process went on.
+ *   u ts | string path (the program passed to exec)
+ *
  * 0x50..0x7f are reserved for later META records (heap snapshots, leak scan results).
  */
 enum itf_meta_type {
@@ -229,6 +240,7 @@ enum itf_meta_type {
 	ITF_META_THREAD = 0x46,
 	ITF_META_COUNTERS = 0x47,
 	ITF_META_END = 0x48,
+	ITF_META_EXEC = 0x49,
 };
 
 enum itf_clock {
