@@ -176,6 +176,17 @@ void cfg_load(void)
 		else if (s)
 			opt_max_mb = v;
 	}
+	/* Not built yet (docs/configuration.md): say so rather than pretend. */
+	if (opt_malloc == ITF_MALLOC_SUMMARY) {
+		ic_log("INTERCEPT_MALLOC=summary is not available in this version; recording "
+		       "every allocation (full)");
+		opt_malloc = ITF_MALLOC_FULL;
+	}
+	if (opt_max_mb) {
+		ic_log("INTERCEPT_MAX_MB is not available in this version; the trace is not "
+		       "bounded");
+		opt_max_mb = 0;
+	}
 	knob_u("INTERCEPT_STACK_DEPTH", &opt_stack_depth, 1, 256);
 	knob_u("INTERCEPT_FLUSH_MS", &opt_flush_ms, 10, 1000);
 	knob_bool("INTERCEPT_DROP", &opt_drop);

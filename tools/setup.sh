@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# tools/setup.sh - installs the Debian packages intercept needs to build, test and run
+# its demo, when they are missing (idempotent: does nothing when all are present).
+# Run as root on Debian 12 (the README's commands call it).
+set -euo pipefail
+
+PKGS=(
+	# build
+	cmake make gcc g++ pkg-config binutils
+	libunwind-dev libzstd-dev libdw-dev libelf-dev
+	# tests and tools
+	python3 zstd
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}"
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: run as root (apt-get install needs it), or install: ${missing[*]}" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
