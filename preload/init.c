@@ -11,6 +11,8 @@
 #include "config.h"
 #include "fork.h"
 #include "hook.h"
+#include "intercept/trace_format.h"
+#include "live.h"
 #include "modules.h"
 #include "resolve.h"
 #include "stack.h"
@@ -37,7 +39,8 @@ void ic_lazy_init(void)
 		for (int i = 0; i < 8; i++)
 			seed = (seed << 8 | (seed >> 56)) ^ rnd[i];
 	if (tls_init() || mod_init() || stk_init() ||
-	    intern_init(&str_table, 1u << 18, 128, seed ^ 0x5bd1e995u)) {
+	    intern_init(&str_table, 1u << 18, 128, seed ^ 0x5bd1e995u) ||
+	    ((opt_hooks & ITF_HOOK_MALLOC) && live_init(opt_max_stacks))) {
 		ic_log("cannot set up the profiler's tables (out of memory?); nothing is recorded");
 		atomic_store(&ic_state, IC_CLOSED);
 		return;

@@ -25,6 +25,7 @@
 #include "futex.h"
 #include "intercept/trace_format.h"
 #include "intercept/varint.h"
+#include "live.h"
 #include "modules.h"
 #include "tls.h"
 #include "writer.h"
@@ -469,8 +470,10 @@ static void meta_counters(uint64_t ts)
 		wait_ns += atomic_load_explicit(&t->wait_ns, memory_order_relaxed);
 		truncated += atomic_load_explicit(&t->truncated, memory_order_relaxed);
 	}
+	struct live_stats ls;
+	live_get_stats(&ls);
 	uint64_t pool = tls_pool_bytes() + atomic_load(&stk_table.arena_used) +
-			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap;
+			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap + ls.table_bytes;
 	uint8_t *p = wr.scratch;
 	p = itf_put_u(p, ts);
 	p = itf_put_u(p, dropped);
@@ -488,6 +491,30 @@ static void meta_counters(uint64_t ts)
 
 /* ---- THREAD sections -------------------------------------------------------------------- */
 
+/* live_apply() : keep the live heap (live.c) in step with the allocation events drained. */
+static inline void live_apply(const struct ev_hdr *h)
+{
+	switch (h->type) {
+	case EV_ALLOC: {
+		const struct ev_alloc *e = (const void *)h;
+		live_alloc(e->ptr, e->size, h->aux, e->ts);
+		break;
+	}
+	case EV_FREE: {
+		const struct ev_free *e = (const void *)h;
+		live_free(e->ptr, e->ts);
+		break;
+	}
+	case EV_REALLOC: {
+		const struct ev_realloc *e = (const void *)h;
+		live_realloc(e->old, e->ts, e->new_, e->size, h->aux, e->ts2);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 /* encode_ring() : turn t's committed records [from, to) into THREAD records. */
 static void encode_ring(struct tstate *t, uint64_t from, uint64_t to)
 {
@@ -503,6 +530,7 @@ static void encode_ring(struct tstate *t, uint64_t from, uint64_t to)
 			sec_begin(ITF_SEC_THREAD, t->tid, enc_section_start(&st, h));
 			open = true;
 		}
+		live_apply(h);
 		uint8_t *p = wr.stage + wr.used;
 		uint8_t *e = enc_event(&st, h, p);
 		IC_ASSERT(e != p);
@@ -796,6 +824,7 @@ void wr_fork_parent(void)
 
 void wr_fork_child(void)
 {
+	live_fork_child();
 	/* The parent's writer thread does not exist here; its lock word was ours. */
 	atomic_store(&wr_lock_word, 0);
 	atomic_store(&wr_alive, 0);

@@ -19,6 +19,12 @@ target_link_options(test_intern PRIVATE ${IC_SAN_FLAGS})
 target_link_libraries(test_intern PRIVATE Threads::Threads)
 add_test(NAME unit_intern COMMAND test_intern)
 
+add_executable(test_live ${T}/unit/test_live.c preload/live.c)
+target_include_directories(test_live PRIVATE include preload ${T}/unit)
+target_compile_options(test_live PRIVATE ${IC_SAN_FLAGS})
+target_link_options(test_live PRIVATE ${IC_SAN_FLAGS})
+add_test(NAME unit_live COMMAND test_live)
+
 add_executable(test_hmap ${T}/unit/test_hmap.c)
 target_include_directories(test_hmap PRIVATE ${T}/unit)
 target_link_libraries(test_hmap PRIVATE intercept_analyzer)
