@@ -163,22 +163,77 @@ static void do_free(struct agg_alloc *a, uint64_t addr, uint32_t tid, uint64_t t
 	}
 }
 
+/* series_merge() : halve the resolution: buckets 2i and 2i+1 become bucket i. */
+static void series_merge(struct alloc_series *h)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < h->n; i += 2, k++) {
+		struct alloc_bucket m = h->b[i];
+		if (i + 1 < h->n) {
+			const struct alloc_bucket *y = &h->b[i + 1];
+			if (y->max_bytes > m.max_bytes)
+				m.max_bytes = y->max_bytes;
+			if (y->events) {
+				m.end_bytes = y->end_bytes;
+				m.end_count = y->end_count;
+			}
+			m.events += y->events;
+		}
+		h->b[k] = m;
+	}
+	memset(&h->b[k], 0, (h->n - k) * sizeof(h->b[0]));
+	h->n = k;
+	h->shift++;
+}
+
+/* series_note() : the live heap is now a->live_bytes, at clock ts. An event older than the
+ * series' start (a late one) counts in bucket 0. */
+static void series_note(struct agg_alloc *a, uint64_t ts)
+{
+	struct alloc_series *h = &a->series;
+	if (!h->n)
+		h->t0 = ts;
+	uint64_t d = ts > h->t0 ? ts - h->t0 : 0;
+	while (h->shift < 63 && (d >> h->shift) >= ALLOC_SERIES_MAX)
+		series_merge(h);
+	uint64_t i = d >> h->shift;
+	if (i >= ALLOC_SERIES_MAX)
+		i = ALLOC_SERIES_MAX - 1; /* only for a 63-bit span: cannot happen in practice */
+	struct alloc_bucket *b = &h->b[i];
+	if (!b->events && b->max_bytes < h->level)
+		b->max_bytes = h->level; /* what was live when the bucket began */
+	if (a->live_bytes > b->max_bytes)
+		b->max_bytes = a->live_bytes;
+	if (i + 1 >= h->n) { /* the newest bucket (a late event leaves older ends alone) */
+		b->end_bytes = a->live_bytes;
+		b->end_count = a->live_count;
+		h->n = (uint32_t)i + 1;
+	}
+	b->events++;
+	h->level = a->live_bytes;
+}
+
 int agg_alloc_event(void *ctx, const struct ord_event *e)
 {
 	struct agg_alloc *a = ctx;
+	int rc = 0;
 	switch (e->type) {
 	case ITF_EV_ALLOC:
-		return do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts);
+		rc = do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts);
+		break;
 	case ITF_EV_FREE:
 		do_free(a, e->ptr, e->tid, e->ts);
-		return 0;
+		break;
 	case ITF_EV_REALLOC:
 		a->reallocs++;
 		do_free(a, e->old, e->tid, e->ts);
-		return do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts2);
+		rc = do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts2);
+		break;
 	default:
 		return 0;
 	}
+	series_note(a, e->type == ITF_EV_REALLOC ? e->ts2 : e->ts);
+	return rc;
 }
 
 int agg_alloc_finish(struct agg_alloc *a)

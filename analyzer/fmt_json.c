@@ -89,6 +89,32 @@ static void summary(struct jw *w, struct report *r)
 	jw_obj_end(w);
 }
 
+/* heap_timeline() : alloc.heap_timeline (added): the live heap over time (report.h). */
+static void heap_timeline(struct jw *w, struct report *r)
+{
+	struct rp_heap_point *p;
+	uint64_t interval_ns;
+	size_t n = rp_heap_series(r, &p, &interval_ns);
+	jw_obj(w, "heap_timeline");
+	jw_u64(w, "interval_ns", interval_ns);
+	jw_arr(w, "points");
+	for (size_t i = 0; i < n; i++) {
+		jw_obj(w, NULL);
+		bool pretty = w->pretty;
+		w->pretty = false; /* one point per line */
+		jw_u64(w, "t_ns", p[i].t_ns);
+		jw_u64(w, "bytes", p[i].bytes);
+		jw_u64(w, "blocks", p[i].blocks);
+		jw_u64(w, "max_bytes", p[i].max_bytes);
+		jw_bool(w, "changed", p[i].changed);
+		jw_obj_end(w);
+		w->pretty = pretty;
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	free(p);
+}
+
 static void alloc_section(struct jw *w, struct report *r)
 {
 	const struct agg_alloc *a = &r->alloc;
@@ -123,6 +149,7 @@ static void alloc_section(struct jw *w, struct report *r)
 	}
 	free(sites);
 	jw_arr_end(w);
+	heap_timeline(w, r);
 	jw_obj_end(w);
 }
 

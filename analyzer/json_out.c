@@ -22,8 +22,7 @@ static void indent(struct jw *w)
 		fputs("  ", w->f);
 }
 
-/* utf8_len() : length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t jw_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	size_t len;
@@ -84,7 +83,7 @@ void jw_escape(FILE *f, const char *str, size_t n)
 			fputc((int)c, f);
 			i++;
 		} else {
-			size_t l = utf8_len(s + i, n - i);
+			size_t l = jw_utf8_len(s + i, n - i);
 			if (l) {
 				fwrite(s + i, 1, l, f);
 				i += l;
@@ -182,6 +181,19 @@ void jw_dbl(struct jw *w, const char *key, double v)
 		fprintf(w->f, "%.6g", v);
 	else
 		fputs("null", w->f);
+}
+
+void jw_fixed(struct jw *w, const char *key, uint64_t v, unsigned decimals)
+{
+	uint64_t div = 1;
+	for (unsigned i = 0; i < decimals && i < 9; i++)
+		div *= 10;
+	item(w, key);
+	if (div == 1)
+		fprintf(w->f, "%llu", (unsigned long long)v);
+	else
+		fprintf(w->f, "%llu.%0*llu", (unsigned long long)(v / div), (int)(decimals < 9 ? decimals : 9),
+			(unsigned long long)(v % div));
 }
 
 void jw_bool(struct jw *w, const char *key, bool v)

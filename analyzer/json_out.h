@@ -27,6 +27,12 @@ void jw_i64(struct jw *w, const char *key, int64_t v);
 void jw_dbl(struct jw *w, const char *key, double v); /* non-finite -> null */
 void jw_bool(struct jw *w, const char *key, bool v);
 void jw_null(struct jw *w, const char *key);
+/* jw_fixed() : the number v / 10^decimals written exactly, e.g. nanoseconds as microseconds
+ * with 3 decimals ("1234.567"); decimals at most 9. */
+void jw_fixed(struct jw *w, const char *key, uint64_t v, unsigned decimals);
+/* jw_utf8_len() : the length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0
+ * when it is not one (for writers of other formats that must emit valid UTF-8). */
+size_t jw_utf8_len(const unsigned char *s, size_t n);
 /* jw_escape() : write s as a JSON string literal (quotes included) to f. */
 void jw_escape(FILE *f, const char *s, size_t n);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -19,10 +20,19 @@ static const char usage[] =
 	"Reads a trace written by libintercept.so (build/intercept -- PROG, or\n"
 	"LD_PRELOAD=build/libintercept.so PROG) and reports allocation hotspots and leaks.\n"
 	"\n"
-	"  --format FORMAT  text (default: for a terminal) or json (the schema in\n"
-	"                   docs/report-json.md)\n"
+	"  --format FORMAT  text (default: for a terminal), json (the schema in\n"
+	"                   docs/report-json.md), or one of the export formats of\n"
+	"                   docs/formats.md:\n"
+	"                     folded      flame graph input (flamegraph.pl, speedscope, inferno)\n"
+	"                     pprof       gzipped profile.proto (go tool pprof, Pyroscope, Parca)\n"
+	"                     chrome      trace event JSON (Perfetto UI, chrome://tracing)\n"
+	"                     csv         one table per section; -o DIR writes DIR/TABLE.csv\n"
+	"                     prometheus  text exposition of the run's totals\n"
+	"                     sqlite      a database with every section (needs -o FILE)\n"
+	"  --weight COST    folded: the cost of a stack: bytes (allocated, default),\n"
+	"                   count (allocations), leaked (bytes never freed), lockwait, sqltime\n"
 	"  -o FILE          write the report to FILE instead of standard output\n"
-	"  --top N          entries per section (text default 10; JSON default all)\n"
+	"  --top N          entries per section (text default 10; other formats: all)\n"
 	"  --no-symbols     do not read debug information: modules and addresses only\n"
 	"  -h, --help       this text\n"
 	"  --version        the analyzer's and the trace format's versions\n"
@@ -32,7 +42,27 @@ static const char usage[] =
 	"or unreadable trace (one line on stderr starting with \"analyze: \").\n"
 	"\n"
 	"Environment: ANALYZE_SLACK_MS (merge window slack, default 50), ANALYZE_MAX_MB\n"
-	"(largest single allocation the analyzer makes, default 16384).\n";
+	"(largest single allocation the analyzer makes, default 16384),\n"
+	"ANALYZE_CHROME_MAX_SLICES (slices in --format chrome, default 100000).\n";
+
+/* The formats. to_file writes to standard output or -o FILE; to_path needs -o (a database
+ * or a directory) and is used whenever -o is given. */
+static const struct {
+	const char *name;
+	int (*to_file)(struct report *, FILE *);
+	int (*to_path)(struct report *, const char *);
+	bool binary; /* never written to a terminal */
+} formats[] = {
+	{"text", fmt_text, NULL, false},
+	{"json", fmt_json, NULL, false},
+	{"folded", fmt_folded, NULL, false},
+	{"pprof", fmt_pprof, NULL, true},
+	{"chrome", fmt_chrome, NULL, false},
+	{"csv", fmt_csv, fmt_csv_dir, false},
+	{"prometheus", fmt_prometheus, NULL, false},
+	{"sqlite", NULL, fmt_sqlite, true},
+};
+#define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
 static int fail(const char *msg)
 {
@@ -58,6 +88,7 @@ int main(int argc, char **argv)
 	size_t n_traces = 0;
 	struct az_options opt = {0};
 	char msg[512];
+	bool weight_given = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -69,7 +100,7 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
 			if (++i >= argc)
-				return fail("--format needs a value (text or json)");
+				return fail("--format needs a value (see analyze --help)");
 			format = argv[i];
 		} else if (!strncmp(a, "--format=", 9)) {
 			format = a + 9;
@@ -85,6 +116,14 @@ int main(int argc, char **argv)
 			if (parse_uint(a + 6, &opt.top))
 				return fail("--top needs a whole number");
 			opt.top_given = true;
+		} else if (!strcmp(a, "--weight") || !strncmp(a, "--weight=", 9)) {
+			const char *v = a[8] == '=' ? a + 9 : ++i < argc ? argv[i] : NULL;
+			if (!v)
+				return fail("--weight needs a value (bytes, count, leaked, lockwait, "
+					    "sqltime)");
+			if (fmt_folded_weight(v, &opt.weight))
+				return fail(az_error_msg());
+			weight_given = true;
 		} else if (!strcmp(a, "--no-symbols")) {
 			opt.no_symbols = true;
 		} else if (!strcmp(a, "--")) {
@@ -100,16 +139,26 @@ int main(int argc, char **argv)
 		}
 	}
 	if (n_traces == 0)
-		return fail("no trace given (usage: analyze TRACE [--format text|json])");
+		return fail("no trace given (usage: analyze TRACE [--format FORMAT] [-o FILE])");
 	if (n_traces > 1)
 		return fail("one trace at a time: merging several traces is not supported yet");
-	int (*fmt)(struct report *, FILE *) = NULL;
-	if (!strcmp(format, "text"))
-		fmt = fmt_text;
-	else if (!strcmp(format, "json"))
-		fmt = fmt_json;
-	if (!fmt) {
-		snprintf(msg, sizeof(msg), "unknown format '%s' (known: text, json)", format);
+	size_t fi = 0;
+	while (fi < N_FORMATS && strcmp(format, formats[fi].name))
+		fi++;
+	if (fi == N_FORMATS) {
+		snprintf(msg, sizeof(msg), "unknown format '%s' (known: text, json, folded, pprof, "
+					   "chrome, csv, prometheus, sqlite)", format);
+		return fail(msg);
+	}
+	if (weight_given && strcmp(format, "folded"))
+		return fail("--weight applies to --format folded only");
+	if (!formats[fi].to_file && !outpath) {
+		snprintf(msg, sizeof(msg), "--format %s needs -o FILE", format);
+		return fail(msg);
+	}
+	if (formats[fi].binary && !outpath && isatty(STDOUT_FILENO)) {
+		snprintf(msg, sizeof(msg), "--format %s is binary: use -o FILE or redirect "
+					   "standard output", format);
 		return fail(msg);
 	}
 	const char *slack = getenv("ANALYZE_SLACK_MS");
@@ -130,17 +179,25 @@ int main(int argc, char **argv)
 		rp_free(&r);
 		return EXIT_USAGE;
 	}
-	FILE *out = stdout;
-	if (outpath && !(out = fopen(outpath, "w"))) {
-		fprintf(stderr, "analyze: %s: %s\n", outpath, strerror(errno));
-		rp_free(&r);
-		return EXIT_USAGE;
+	size_t warned = r.warnings.n;
+	if (outpath && formats[fi].to_path) {
+		rc = formats[fi].to_path(&r, outpath);
+	} else {
+		FILE *out = stdout;
+		if (outpath && !(out = fopen(outpath, "w"))) {
+			fprintf(stderr, "analyze: %s: %s\n", outpath, strerror(errno));
+			rp_free(&r);
+			return EXIT_USAGE;
+		}
+		rc = formats[fi].to_file(&r, out);
+		if (fflush(out) || ferror(out))
+			rc = rc ? rc : az_error(AZ_EIO, "writing the report failed");
+		if (out != stdout)
+			fclose(out);
 	}
-	rc = fmt(&r, out);
-	if (fflush(out) || ferror(out))
-		rc = rc ? rc : az_error(AZ_EIO, "writing the report failed");
-	if (out != stdout)
-		fclose(out);
+	/* what a format had to leave out, said once on stderr (its file says it too) */
+	for (size_t i = warned; i < r.warnings.n; i++)
+		fprintf(stderr, "analyze: warning: %s\n", r.warnings.v[i]);
 	if (rc)
 		fprintf(stderr, "analyze: %s\n", az_error_msg());
 	rp_free(&r);

@@ -204,3 +204,74 @@ const char *rp_frame_label(const struct rp_frame *f, char *buf, size_t cap)
 	}
 	return buf;
 }
+
+const char *rp_frame_name(const struct rp_frame *f, char *buf, size_t cap)
+{
+	if (f->function) {
+		snprintf(buf, cap, "%s", f->function);
+	} else {
+		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+		mod = mod ? mod + 1 : f->module;
+		snprintf(buf, cap, "%s+0x%llx", mod && *mod ? mod : "?",
+			 (unsigned long long)f->address);
+	}
+	return buf;
+}
+
+/* is_runtime() : module is the C or C++ runtime (by file name: libc.so.6, libstdc++.so.6,
+ * libgcc_s.so.1, ld-linux-x86-64.so.2, ...). */
+static bool is_runtime(const char *module)
+{
+	static const char *const prefixes[] = {"libc.so", "libc-", "libstdc++.so", "libc++.so",
+					       "libc++abi.so", "libgcc_s.so", "ld-linux"};
+	if (!module)
+		return false;
+	const char *base = strrchr(module, '/');
+	base = base ? base + 1 : module;
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(base, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+const struct rp_frame *rp_site_frame(const struct rp_stack *s)
+{
+	if (!s->n)
+		return NULL;
+	for (uint32_t i = 0; i < s->n; i++)
+		if (!is_runtime(s->frames[i].module))
+			return &s->frames[i];
+	return &s->frames[0];
+}
+
+size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *interval_ns)
+{
+	const struct alloc_series *h = &r->alloc.series;
+	*out = NULL;
+	*interval_ns = 0;
+	if (!h->n)
+		return 0;
+	struct rp_heap_point *p = xcalloc(h->n, sizeof(*p));
+	if (!p)
+		return 0;
+	uint64_t width = h->shift < 64 ? (uint64_t)1 << h->shift : UINT64_MAX;
+	uint64_t bytes = 0, blocks = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		const struct alloc_bucket *b = &h->b[i];
+		uint64_t room = UINT64_MAX - h->t0; /* saturate: a corrupt clock must not wrap */
+		uint64_t off = i && width > room / i ? room : (uint64_t)i * width;
+		p[i].t_ns = tr_ns(&r->tr, h->t0 + off);
+		if (b->events) {
+			bytes = b->end_bytes;
+			blocks = b->end_count;
+		}
+		p[i].bytes = bytes;
+		p[i].blocks = blocks;
+		p[i].max_bytes = b->events ? b->max_bytes : bytes;
+		p[i].changed = b->events != 0;
+	}
+	double w_ns = (double)width * r->tr.ns_per_tick;
+	*interval_ns = w_ns > 0 && w_ns < 1e19 ? (uint64_t)w_ns : 0;
+	*out = p;
+	return h->n;
+}

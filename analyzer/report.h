@@ -15,11 +15,16 @@
 #include "trace.h"
 #include "util.h"
 
+/* --weight (--format folded): the cost each folded stack carries (fmt_folded.c's table) */
+enum rp_weight { RP_WEIGHT_BYTES, RP_WEIGHT_COUNT, RP_WEIGHT_LEAKED, RP_WEIGHT_LOCKWAIT,
+		 RP_WEIGHT_SQLTIME };
+
 struct az_options {
 	unsigned top;		 /* --top N: entries per section in text (0: default 10) */
 	bool top_given;		 /* --top was given: JSON is cut too */
 	uint64_t slack_ms;	 /* reorder window slack (ANALYZE_SLACK_MS), default 50 */
 	bool no_symbols;	 /* --no-symbols: addresses only (tests, speed) */
+	enum rp_weight weight;	 /* --weight for folded stacks (default bytes) */
 };
 
 struct rp_frame {
@@ -97,5 +102,59 @@ void fmt_json_stack(struct jw *w, const char *key, struct report *r, uint32_t st
 /*! fmt_text_stack() : the stack's first frames, one per line, each line prefixed by
  * indent (every text section uses this one function). */
 void fmt_text_stack(FILE *o, struct report *r, uint32_t stack_id, const char *indent);
+
+/* ---- shared by the export formats (folded, pprof, chrome, csv, prometheus, sqlite) ---- */
+
+/* What every format writes for a stack with no frames (not recorded, or the stack table
+ * overflowed). */
+#define RP_NO_STACK "(stack not recorded)"
+
+/*! rp_frame_name() : a frame's name as every export format writes it: the function, or
+ * "module+0xADDRESS" (the module's file name, the ELF address) when no symbol covers it,
+ * or "?+0xADDRESS" outside every known module. @return buf (always NUL-terminated). */
+const char *rp_frame_name(const struct rp_frame *f, char *buf, size_t cap);
+
+/*! rp_site_frame() : the frame that names an allocation site in per-site labels and
+ * columns: the first frame outside the C and C++ runtime (libc, libstdc++, libgcc_s, the
+ * dynamic loader), so a C++ `new` or a `strdup` is named after its caller; the innermost
+ * frame when all are in the runtime. @return NULL for an empty stack. */
+const struct rp_frame *rp_site_frame(const struct rp_stack *s);
+
+/* One point of the live heap over time (rp_heap_series()). */
+struct rp_heap_point {
+	uint64_t t_ns;	    /* start of the interval, ns since the start of tracing */
+	uint64_t bytes;	    /* live at the end of the interval */
+	uint64_t blocks;    /* live blocks at the end of the interval */
+	uint64_t max_bytes; /* the most live at any moment of the interval */
+	bool changed;	    /* something was allocated or freed in it (else carried over) */
+};
+
+/*! rp_heap_series() : the live heap over the run as at most ALLOC_SERIES_MAX intervals of
+ * equal width (agg_alloc.h), oldest first; the largest max_bytes is alloc.peak_bytes and the
+ * last bytes is what was still allocated at the end. *interval_ns gets the width.
+ * @return the count (0 without allocation events); *out is malloc'ed (caller frees), NULL
+ * when the count is 0 or memory ran out (then 0 is returned). */
+size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *interval_ns);
+
+/* The export formats (one file each). Same contract as fmt_json(). */
+int fmt_folded(struct report *r, FILE *out);
+int fmt_pprof(struct report *r, FILE *out);
+int fmt_chrome(struct report *r, FILE *out);
+int fmt_csv(struct report *r, FILE *out);
+int fmt_prometheus(struct report *r, FILE *out);
+
+/*! fmt_csv_dir() : `--format csv -o DIR`: one file per table in DIR (created if missing,
+ * 0777 & ~umask; existing files of the same names are replaced; symlinks are not followed).
+ * @return 0, or AZ_EIO with the message set. */
+int fmt_csv_dir(struct report *r, const char *dir);
+
+/*! fmt_sqlite() : `--format sqlite -o FILE`: every section as tables of a new SQLite
+ * database (schema in docs/formats.md), built beside FILE and renamed over it when
+ * complete. @return 0, or AZ_EIO / AZ_ENOMEM with the message set (FILE left untouched). */
+int fmt_sqlite(struct report *r, const char *path);
+
+/*! fmt_folded_weight() : parse a --weight name. @return 0, or AZ_EUSAGE with the message
+ * set (an unknown name, or a cost whose section this analyzer does not have). */
+int fmt_folded_weight(const char *name, enum rp_weight *out);
 
 #endif /* INTERCEPT_REPORT_H */

@@ -8,8 +8,12 @@ PKGS=(
 	# build
 	cmake make gcc g++ pkg-config binutils
 	libunwind-dev libzstd-dev libdw-dev libelf-dev
+	# the analyzer's export formats: pprof (protobuf-c, zlib), sqlite
+	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libsqlite3-dev
 	# tests and tools
 	python3 zstd
+	# the real consumers the format tests feed: go tool pprof, promtool, the sqlite3 shell
+	golang-go prometheus sqlite3
 )
 
 missing=()

@@ -1,0 +1,261 @@
+/* fmt_chrome.c - owns `--format chrome`: the Chrome trace event format (a JSON object with
+ * a traceEvents array) that Perfetto UI and chrome://tracing open. What it shows:
+ *  - process and thread names (metadata events);
+ *  - the live heap as a counter track ("live heap", from rp_heap_series(): one point per
+ *    interval in which something changed, valued at the most that was live in it, and a
+ *    last point at the end of the trace with what was still allocated);
+ *  - the heap peak as an instant event;
+ *  - slices: each thread's span from its first to its last recorded event. The SQL, HTTP
+ *    and lock sections add theirs (executions, requests, waits) with one function each that
+ *    calls slice_add(); see `sections` at the bottom.
+ * Slices are capped (ANALYZE_CHROME_MAX_SLICES, default 100000) because files of hundreds of
+ * MB crash Perfetto's UI: the longest are kept, and the number left out is written in
+ * otherData and said as a warning. Timestamps are microseconds since the start of tracing,
+ * written exactly to the nanosecond. Main thread only; writes only to its FILE. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_out.h"
+#include "report.h"
+
+#define MAX_SLICES_DEFAULT 100000
+
+struct ch_slice {
+	uint64_t ts_ns, dur_ns;
+	uint32_t tid;
+	const char *cat; /* a static string: "thread", "sql", "http", "lock" */
+	char *name;	 /* owned */
+	/* the slice's args object (may be NULL): ctx is the section's entry */
+	void (*args)(struct jw *w, struct report *r, const void *ctx);
+	const void *ctx;
+};
+
+struct chrome {
+	struct report *r;
+	VEC(struct ch_slice) slices;
+	uint64_t left_out; /* slices not written (the cap) */
+};
+
+/* slice_add() : one complete slice ("X" event) of dur_ns from ts_ns on thread tid.
+ * @return 0 or AZ_ENOMEM. */
+static int slice_add(struct chrome *c, uint32_t tid, uint64_t ts_ns, uint64_t dur_ns,
+		     const char *cat, const char *name,
+		     void (*args)(struct jw *, struct report *, const void *), const void *ctx)
+{
+	struct ch_slice s = {ts_ns, dur_ns, tid, cat, xstrndup(name, strlen(name)), args, ctx};
+	if (!s.name || VEC_PUSH(c->slices, s)) {
+		free(s.name);
+		return az_error(AZ_ENOMEM, "out of memory building the chrome trace");
+	}
+	return 0;
+}
+
+/* ---- sections that add slices ---- */
+
+static void thread_args(struct jw *w, struct report *r, const void *ctx)
+{
+	const struct tr_thread *t = ctx;
+	jw_u64(w, "tid", t->tid);
+	jw_u64(w, "events", t->events);
+	jw_bool(w, "exited", t->exited);
+}
+
+static int section_threads(struct chrome *c)
+{
+	struct report *r = c->r;
+	size_t it = 0;
+	uint64_t tid;
+	void *v;
+	while (hmap_next(&r->tr.threads, &it, &tid, &v)) {
+		const struct tr_thread *t = v;
+		if (!t->events)
+			continue;
+		uint64_t a = tr_ns(&r->tr, t->first_ts), b = tr_ns(&r->tr, t->last_ts);
+		int rc = slice_add(c, t->tid, a, b > a ? b - a : 0, "thread", "recorded events",
+				   thread_args, t);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Every section that has timestamped intervals; SQL executions, HTTP requests and lock
+ * waits go here, each as a function like section_threads(). */
+static int (*const sections[])(struct chrome *) = {section_threads};
+
+/* ---- output ---- */
+
+static int by_dur_desc(const void *x, const void *y)
+{
+	const struct ch_slice *a = x, *b = y;
+	if (a->dur_ns != b->dur_ns)
+		return a->dur_ns < b->dur_ns ? 1 : -1;
+	return a->ts_ns < b->ts_ns ? -1 : a->ts_ns > b->ts_ns;
+}
+
+static int by_ts(const void *x, const void *y)
+{
+	const struct ch_slice *a = x, *b = y;
+	if (a->ts_ns != b->ts_ns)
+		return a->ts_ns < b->ts_ns ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+static size_t max_slices(void)
+{
+	const char *s = getenv("ANALYZE_CHROME_MAX_SLICES");
+	char *end;
+	unsigned long long v = s ? strtoull(s, &end, 10) : 0;
+	return s && *s && !*end && v ? (size_t)v : MAX_SLICES_DEFAULT;
+}
+
+/* cap() : keep the longest slices when there are too many, then order them by time. */
+static void cap(struct chrome *c)
+{
+	size_t max = max_slices();
+	if (c->slices.n > max) {
+		qsort(c->slices.v, c->slices.n, sizeof(c->slices.v[0]), by_dur_desc);
+		for (size_t i = max; i < c->slices.n; i++)
+			free(c->slices.v[i].name);
+		c->left_out = c->slices.n - max;
+		c->slices.n = max;
+		rp_warn(c->r, "chrome: %llu of %llu slices left out (the shortest; "
+			      "ANALYZE_CHROME_MAX_SLICES=%zu)",
+			(unsigned long long)c->left_out,
+			(unsigned long long)(c->left_out + c->slices.n), max);
+	}
+	qsort(c->slices.v, c->slices.n, sizeof(c->slices.v[0]), by_ts);
+}
+
+/* event_head() : open one event, on a line of its own. */
+static void event_head(struct jw *w, const char *ph, const char *name, uint32_t pid)
+{
+	w->pretty = true; /* the newline before the event ... */
+	jw_obj(w, NULL);
+	w->pretty = false; /* ... and nothing else */
+	jw_str(w, "ph", ph);
+	jw_str(w, "name", name);
+	jw_u64(w, "pid", pid);
+}
+
+static void metadata(struct jw *w, struct report *r)
+{
+	uint32_t pid = r->tr.hdr.pid;
+	char name[64];
+	event_head(w, "M", "process_name", pid);
+	jw_obj(w, "args");
+	jw_str(w, "name", r->tr.hdr.command && *r->tr.hdr.command ? r->tr.hdr.command : "?");
+	jw_obj_end(w);
+	jw_obj_end(w);
+	size_t it = 0;
+	uint64_t tid;
+	void *v;
+	while (hmap_next(&r->tr.threads, &it, &tid, &v)) {
+		const struct tr_thread *t = v;
+		snprintf(name, sizeof(name), "thread %u", t->tid);
+		event_head(w, "M", "thread_name", pid);
+		jw_u64(w, "tid", t->tid);
+		jw_obj(w, "args");
+		jw_str(w, "name", t->name && *t->name ? t->name : name);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+}
+
+/* heap() : the live heap counter track and the peak. */
+static void heap(struct jw *w, struct report *r, uint64_t *interval_ns)
+{
+	uint32_t pid = r->tr.hdr.pid;
+	struct rp_heap_point *pts;
+	size_t n = rp_heap_series(r, &pts, interval_ns);
+	for (size_t i = 0; i < n; i++) {
+		if (!pts[i].changed)
+			continue;
+		event_head(w, "C", "live heap", pid);
+		jw_fixed(w, "ts", pts[i].t_ns, 3);
+		jw_obj(w, "args");
+		jw_u64(w, "bytes", pts[i].max_bytes);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	if (n) { /* what was still allocated when the trace ended */
+		uint64_t end = tr_duration_ns(&r->tr);
+		event_head(w, "C", "live heap", pid);
+		jw_fixed(w, "ts", end > pts[n - 1].t_ns ? end : pts[n - 1].t_ns, 3);
+		jw_obj(w, "args");
+		jw_u64(w, "bytes", pts[n - 1].bytes);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+	free(pts);
+	const struct agg_alloc *a = &r->alloc;
+	if (a->peak_bytes) {
+		event_head(w, "i", "heap peak", pid);
+		jw_str(w, "s", "p"); /* process-wide instant */
+		jw_fixed(w, "ts", tr_ns(&r->tr, a->peak_ts), 3);
+		jw_obj(w, "args");
+		jw_u64(w, "bytes", a->peak_bytes);
+		jw_u64(w, "blocks", a->peak_count);
+		jw_obj_end(w);
+		jw_obj_end(w);
+	}
+}
+
+static void slices(struct jw *w, struct chrome *c)
+{
+	uint32_t pid = c->r->tr.hdr.pid;
+	for (size_t i = 0; i < c->slices.n; i++) {
+		const struct ch_slice *s = &c->slices.v[i];
+		event_head(w, "X", s->name, pid);
+		jw_str(w, "cat", s->cat);
+		jw_u64(w, "tid", s->tid);
+		jw_fixed(w, "ts", s->ts_ns, 3);
+		jw_fixed(w, "dur", s->dur_ns, 3);
+		if (s->args) {
+			jw_obj(w, "args");
+			s->args(w, c->r, s->ctx);
+			jw_obj_end(w);
+		}
+		jw_obj_end(w);
+	}
+}
+
+int fmt_chrome(struct report *r, FILE *out)
+{
+	struct chrome c = {.r = r};
+	struct jw w;
+	uint64_t interval_ns = 0;
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]) && !rc; i++)
+		rc = sections[i](&c);
+	if (rc)
+		goto out_free;
+	cap(&c);
+
+	jw_init(&w, out, false);
+	jw_obj(&w, NULL);
+	jw_arr(&w, "traceEvents");
+	metadata(&w, r);
+	heap(&w, r, &interval_ns);
+	slices(&w, &c);
+	jw_arr_end(&w);
+	jw_str(&w, "displayTimeUnit", "ns");
+	jw_obj(&w, "otherData");
+	jw_str(&w, "producer", "intercept " INTERCEPT_VERSION_STRING);
+	jw_str(&w, "trace", r->tr.path);
+	jw_str(&w, "command", r->tr.hdr.command);
+	jw_bool(&w, "complete", r->tr.complete && !r->tr.truncated);
+	jw_u64(&w, "heap_interval_ns", interval_ns);
+	jw_u64(&w, "slices", c.slices.n);
+	jw_u64(&w, "slices_left_out", c.left_out);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	fputc('\n', out);
+	rc = ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
+out_free:
+	for (size_t i = 0; i < c.slices.n; i++)
+		free(c.slices.v[i].name);
+	VEC_FREE(c.slices);
+	return rc;
+}

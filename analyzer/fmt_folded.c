@@ -1,0 +1,107 @@
+/* fmt_folded.c - owns `--format folded`: Brendan Gregg's folded stacks, one line per
+ * recorded stack, "root;caller;...;leaf WEIGHT", which flamegraph.pl, inferno, speedscope
+ * and Pyroscope read. `--weight` picks the cost; each cost is one entry of the table below
+ * and one function that hands (stack, weight) pairs to folded_line(). Frame names come from
+ * rp_frame_name() (report.c), like every other format's. Main thread only; writes only to
+ * the FILE it is given.
+ *
+ * Two recorded stacks can fold to the same line (they differ only in call lines inside the
+ * same functions): both lines are written and every consumer adds them up. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* folded_line() : write stack_id's frames root first, then the weight. Zero weights are
+ * left out (a flame graph has nothing to draw for them). */
+static void folded_line(FILE *o, struct report *r, uint32_t stack_id, uint64_t weight)
+{
+	char name[1024];
+	if (!weight)
+		return;
+	const struct rp_stack *s = rp_stack(r, stack_id);
+	if (!s->n)
+		fputs(RP_NO_STACK, o);
+	for (uint32_t i = s->n; i-- > 0;) {
+		rp_frame_name(&s->frames[i], name, sizeof(name));
+		/* ';' separates frames and a line ends the sample: neither may appear in a name */
+		for (char *c = name; *c; c++)
+			if (*c == ';' || *c == '\n' || *c == '\r')
+				*c = '_';
+		fputs(name, o);
+		if (i)
+			fputc(';', o);
+	}
+	fprintf(o, " %llu\n", (unsigned long long)weight);
+}
+
+/* weight_alloc() : allocation sites, by bytes, count or leaked bytes (the same order and
+ * --top cut as the JSON's arrays of that cost). */
+static int weight_alloc(FILE *o, struct report *r, enum rp_weight w)
+{
+	enum rp_site_order order = w == RP_WEIGHT_COUNT ? RP_BY_COUNT :
+				   w == RP_WEIGHT_LEAKED ? RP_BY_LEAKED : RP_BY_BYTES;
+	struct rp_site *sites;
+	size_t n;
+	int rc = rp_sites(r, order, &sites, &n);
+	if (rc)
+		return rc;
+	size_t lim = rp_limit(r, n, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct alloc_site *s = sites[i].s;
+		uint64_t v = w == RP_WEIGHT_COUNT ? s->allocations :
+			     w == RP_WEIGHT_LEAKED ? s->live_bytes : s->bytes;
+		folded_line(o, r, sites[i].stack, v);
+	}
+	free(sites);
+	return 0;
+}
+
+/* The costs. A section that brings a new one (lock waits by waiting stack, SQL time by
+ * calling stack) replaces its NULL `fold` with its function and drops `missing`. */
+static const struct {
+	const char *name;
+	enum rp_weight w;
+	int (*fold)(FILE *o, struct report *r, enum rp_weight w);
+	const char *missing; /* why the cost is not available yet */
+} weights[] = {
+	{"bytes", RP_WEIGHT_BYTES, weight_alloc, NULL},
+	{"count", RP_WEIGHT_COUNT, weight_alloc, NULL},
+	{"leaked", RP_WEIGHT_LEAKED, weight_alloc, NULL},
+	{"lockwait", RP_WEIGHT_LOCKWAIT, NULL, "lock waits are not recorded by this version "
+					       "(the lock hook is issue 5)"},
+	{"sqltime", RP_WEIGHT_SQLTIME, NULL, "SQL times are not recorded by this version "
+					     "(the sqlite hook is issue 3)"},
+};
+#define N_WEIGHTS (sizeof(weights) / sizeof(weights[0]))
+
+int fmt_folded_weight(const char *name, enum rp_weight *out)
+{
+	for (size_t i = 0; i < N_WEIGHTS; i++) {
+		if (strcmp(name, weights[i].name))
+			continue;
+		if (!weights[i].fold)
+			return az_error(AZ_EUSAGE, "--weight %s: %s", name, weights[i].missing);
+		*out = weights[i].w;
+		return 0;
+	}
+	return az_error(AZ_EUSAGE, "unknown --weight '%s' (known: bytes, count, leaked, "
+				   "lockwait, sqltime)", name);
+}
+
+int fmt_folded(struct report *r, FILE *out)
+{
+	for (size_t i = 0; i < N_WEIGHTS; i++) {
+		if (weights[i].w != r->opt.weight)
+			continue;
+		if (!weights[i].fold)
+			return az_error(AZ_EUSAGE, "--weight %s: %s", weights[i].name,
+					weights[i].missing);
+		int rc = weights[i].fold(out, r, r->opt.weight);
+		if (rc)
+			return rc;
+		return ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
+	}
+	return az_error(AZ_EUSAGE, "unknown weight");
+}

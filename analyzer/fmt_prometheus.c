@@ -1,0 +1,256 @@
+/* fmt_prometheus.c - owns `--format prometheus`: the run's aggregates in Prometheus' text
+ * exposition format (version 0.0.4), for a Pushgateway, a textfile collector or a CI job's
+ * artifacts. Every metric is named intercept_*, has HELP and TYPE lines, counters end in
+ * _total, units are seconds and bytes. No timestamps: the values describe one finished
+ * run. Per-site metrics carry the site frame (rp_site_frame(), report.c) as labels
+ * `function`, `file` (file name), `line`; sites with the same labels are added up, and only
+ * the largest 20 (or --top N) are written, to keep the series count bounded. A section is
+ * one function in `sections` below. Main thread only; writes only to its FILE. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_out.h"
+#include "report.h"
+#include "strtab.h"
+
+#define SITES_DEFAULT 20
+
+/* esc() : append s as a label value or HELP text: backslash, newline and (for label values)
+ * double quote escaped, other control characters as spaces, invalid UTF-8 as U+FFFD (the
+ * format is UTF-8). */
+static void esc(struct sbuf *b, const char *s, bool label)
+{
+	const unsigned char *u = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)u);
+	for (size_t i = 0; i < n;) {
+		unsigned c = u[i];
+		if (c == '\\' || (label && c == '"')) {
+			sb_putc(b, '\\');
+			sb_putc(b, (char)c);
+			i++;
+		} else if (c == '\n') {
+			sb_puts(b, "\\n");
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			sb_putc(b, ' ');
+			i++;
+		} else if (c < 0x80) {
+			sb_putc(b, (char)c);
+			i++;
+		} else {
+			size_t l = jw_utf8_len(u + i, n - i);
+			if (l) {
+				sb_put(b, (const char *)u + i, l);
+				i += l;
+			} else {
+				sb_puts(b, "\xef\xbf\xbd");
+				i++;
+			}
+		}
+	}
+}
+
+/* escaped() : esc() straight to o. */
+static void escaped(FILE *o, const char *s, bool label)
+{
+	struct sbuf b = {0};
+	esc(&b, s, label);
+	if (b.s)
+		fputs(b.s, o);
+	sb_free(&b);
+}
+
+static void family(FILE *o, const char *name, const char *type, const char *help)
+{
+	fprintf(o, "# HELP %s ", name);
+	escaped(o, help, false);
+	fprintf(o, "\n# TYPE %s %s\n", name, type);
+}
+
+/* metric_seconds() : a family with one sample without labels: ns written as seconds. */
+static void metric_seconds(FILE *o, const char *name, const char *type, const char *help,
+			   uint64_t ns)
+{
+	family(o, name, type, help);
+	fprintf(o, "%s %llu.%09llu\n", name, (unsigned long long)(ns / 1000000000u),
+		(unsigned long long)(ns % 1000000000u));
+}
+
+static void metric_u64(FILE *o, const char *name, const char *type, const char *help,
+		       uint64_t v)
+{
+	family(o, name, type, help);
+	fprintf(o, "%s %llu\n", name, (unsigned long long)v);
+}
+
+/* ---- sections ---- */
+
+static int section_run(FILE *o, struct report *r)
+{
+	const struct trace *t = &r->tr;
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%u", t->hdr.pid);
+	family(o, "intercept_run_info", "gauge",
+	       "The profiled run (always 1): its pid, command, executable and trace file.");
+	fputs("intercept_run_info{pid=\"", o);
+	escaped(o, pid, true);
+	fputs("\",command=\"", o);
+	escaped(o, t->hdr.command, true);
+	fputs("\",executable=\"", o);
+	escaped(o, t->hdr.exe, true);
+	fputs("\",trace=\"", o);
+	escaped(o, t->path, true);
+	fputs("\"} 1\n", o);
+	metric_seconds(o, "intercept_run_duration_seconds", "gauge",
+		       "From the start of tracing to its end (or the last flush of a killed run).",
+		       tr_duration_ns(t));
+	metric_u64(o, "intercept_run_start_time_seconds", "gauge",
+		   "When tracing started, seconds since the epoch.",
+		   t->hdr.start_realtime_ns / 1000000000u);
+	metric_u64(o, "intercept_trace_complete", "gauge",
+		   "1 when the trace ends with the process's exit or exec, 0 when it was killed "
+		   "or still running.",
+		   t->complete && !t->truncated);
+	metric_u64(o, "intercept_threads", "gauge", "Threads seen in the trace.", t->threads.n);
+	metric_u64(o, "intercept_trace_events_total", "counter", "Events recorded.", t->events);
+	metric_u64(o, "intercept_trace_dropped_events_total", "counter",
+		   "Events dropped because buffers were full (totals are low by that much).",
+		   t->counters.dropped_events);
+	return 0;
+}
+
+static int section_heap(FILE *o, struct report *r)
+{
+	const struct agg_alloc *a = &r->alloc;
+	metric_u64(o, "intercept_heap_allocations_total", "counter",
+		   "Allocations (malloc family; a realloc counts as one).", a->allocations);
+	metric_u64(o, "intercept_heap_frees_total", "counter", "Frees.", a->frees);
+	metric_u64(o, "intercept_heap_allocated_bytes_total", "counter", "Bytes allocated.",
+		   a->bytes_allocated);
+	metric_u64(o, "intercept_heap_freed_bytes_total", "counter", "Bytes freed.",
+		   a->bytes_freed);
+	metric_u64(o, "intercept_heap_peak_bytes", "gauge", "The most bytes live at once.",
+		   a->peak_bytes);
+	metric_u64(o, "intercept_heap_temporary_allocations_total", "counter",
+		   "Allocations freed by their thread before it allocated again.", a->temporary);
+	metric_u64(o, "intercept_leaked_bytes", "gauge",
+		   "Bytes still allocated when the trace ended.", a->live_bytes);
+	metric_u64(o, "intercept_leaked_blocks", "gauge",
+		   "Blocks still allocated when the trace ended.", a->live_count);
+	return 0;
+}
+
+/* A site's labels and its summed values. */
+struct site_sum {
+	const char *labels; /* owned by the strtab */
+	uint64_t v[2];
+};
+
+static int by_v0(const void *x, const void *y)
+{
+	const struct site_sum *a = x, *b = y;
+	if (a->v[0] != b->v[0])
+		return a->v[0] < b->v[0] ? 1 : -1;
+	return strcmp(a->labels, b->labels);
+}
+
+/* site_labels() : append the labels of site frame f (NULL: no stack) to b:
+ * {function="...",file="...",line="N"} with the file name only. Two sites with the same
+ * labels are one series. */
+static void site_labels(struct sbuf *b, const struct rp_frame *f)
+{
+	char name[1024];
+	const char *file = f && f->file ? strrchr(f->file, '/') : NULL;
+	file = file ? file + 1 : f ? f->file : NULL;
+	sb_puts(b, "{function=\"");
+	esc(b, f ? rp_frame_name(f, name, sizeof(name)) : RP_NO_STACK, true);
+	sb_puts(b, "\",file=\"");
+	esc(b, file, true);
+	sb_printf(b, "\",line=\"%u\"}", f ? f->line : 0);
+}
+
+/* site_metrics() : two families over the sites in `order` (values: bytes and count). */
+static int site_metrics(FILE *o, struct report *r, enum rp_site_order order, const char *names[2],
+			const char *types[2], const char *helps[2])
+{
+	struct rp_site *sites;
+	size_t n;
+	struct strtab keys;
+	struct site_sum *sums = NULL;
+	int rc = rp_sites(r, order, &sites, &n);
+	if (rc)
+		return rc;
+	if (strtab_init(&keys) || !(sums = xcalloc(n + 1, sizeof(*sums)))) {
+		rc = az_error(AZ_ENOMEM, "out of memory");
+		goto out;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sbuf labels = {0};
+		site_labels(&labels, rp_site_frame(rp_stack(r, sites[i].stack)));
+		bool is_new;
+		int64_t id = labels.oom ? -1 : strtab_id(&keys, labels.s, labels.len, &is_new);
+		sb_free(&labels);
+		if (id < 0) {
+			rc = az_error(AZ_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (is_new) /* ids are dense, in order of first sight: id == k */
+			sums[k++].labels = strtab_str(&keys, (uint64_t)id);
+		const struct alloc_site *s = sites[i].s;
+		bool leaked = order == RP_BY_LEAKED;
+		sums[id].v[0] += leaked ? s->live_bytes : s->bytes;
+		sums[id].v[1] += leaked ? s->live_count : s->allocations;
+	}
+	qsort(sums, k, sizeof(*sums), by_v0);
+	size_t lim = r->opt.top_given ? rp_limit(r, k, false) : k < SITES_DEFAULT ? k : SITES_DEFAULT;
+	for (int m = 0; m < 2; m++) {
+		family(o, names[m], types[m], helps[m]);
+		for (size_t i = 0; i < lim; i++) {
+			fprintf(o, "%s%s %llu\n", names[m], sums[i].labels,
+				(unsigned long long)sums[i].v[m]);
+		}
+	}
+out:
+	free(sums);
+	strtab_free(&keys);
+	free(sites);
+	return rc;
+}
+
+static int section_alloc_sites(FILE *o, struct report *r)
+{
+	const char *names[2] = {"intercept_alloc_site_allocated_bytes_total",
+				"intercept_alloc_site_allocations_total"};
+	const char *types[2] = {"counter", "counter"};
+	const char *helps[2] = {"Bytes allocated at the site (largest sites only).",
+				"Allocations made at the site (largest sites by bytes only)."};
+	return site_metrics(o, r, RP_BY_BYTES, names, types, helps);
+}
+
+static int section_leak_sites(FILE *o, struct report *r)
+{
+	const char *names[2] = {"intercept_leak_site_bytes", "intercept_leak_site_blocks"};
+	const char *types[2] = {"gauge", "gauge"};
+	const char *helps[2] = {"Bytes still allocated at the end, by allocating site (largest "
+				"sites only).",
+				"Blocks still allocated at the end, by allocating site (largest "
+				"sites by bytes only)."};
+	return site_metrics(o, r, RP_BY_LEAKED, names, types, helps);
+}
+
+/* The sections, in the JSON's order. SQL statements, HTTP endpoints and locks add theirs
+ * here (labels statement / method, endpoint / lock, kind), each like section_heap(). */
+static int (*const sections[])(FILE *, struct report *) = {
+	section_run, section_heap, section_alloc_sites, section_leak_sites};
+
+int fmt_prometheus(struct report *r, FILE *out)
+{
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		int rc = sections[i](out, r);
+		if (rc)
+			return rc;
+	}
+	return ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
+}

@@ -1,0 +1,405 @@
+/* fmt_sqlite.c - owns `--format sqlite -o FILE`: every section of the report as tables of a
+ * new SQLite database (libsqlite3), for ad-hoc SQL over a run. The schema is documented in
+ * docs/formats.md and written by the `sections` below, each with its CREATE statements and
+ * one function filling them; stacks are shared: `frames` (distinct symbolized frames, named
+ * as in every other format) and `stacks` (stack_id, depth -> frame, innermost at depth 0).
+ * The database is built as FILE.tmp-PID beside FILE (no journal, one transaction) and
+ * renamed over FILE only when complete, so FILE is never half-written; a symlink at the
+ * temporary name is refused. Main thread only. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+#include "strtab.h"
+
+#define SCHEMA_VERSION "intercept-sqlite/1"
+
+struct db {
+	sqlite3 *h;
+	struct report *r;
+	struct strtab frames; /* a frame's fields as one key -> frame_id - 1 */
+	struct hmap stacks;   /* stack ids already in `stacks` */
+	sqlite3_stmt *ins_frame, *ins_stack;
+};
+
+static int db_error(struct db *d, const char *what)
+{
+	return az_error(AZ_EIO, "sqlite: %s: %s", what, sqlite3_errmsg(d->h));
+}
+
+/* prep() : a prepared statement. @return it, or NULL with the message set. */
+static sqlite3_stmt *prep(struct db *d, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(d->h, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_error(d, sql);
+		return NULL;
+	}
+	return st;
+}
+
+static void b_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	/* every count, size and time here is far below 2^63; an address above is kept as
+	 * its two's-complement bit pattern */
+	sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+}
+
+static void b_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* run() : step st once and reset it for the next row. @return 0 or AZ_EIO. */
+static int run(struct db *d, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : db_error(d, "insert");
+}
+
+/* ---- stacks ---- */
+
+/* frame_id() : the id of frame f in `frames` (inserted when new). @return id > 0, or 0. */
+static int64_t frame_id(struct db *d, const struct rp_frame *f)
+{
+	char key[4096], name[1024];
+	int len = snprintf(key, sizeof(key), "%s%c%s%c%u%c%s%c%llx%c%d",
+			   rp_frame_name(f, name, sizeof(name)), 0, f->file ? f->file : "", 0,
+			   f->line, 0, f->module ? f->module : "", 0,
+			   (unsigned long long)f->address, 0, f->inlined);
+	bool is_new;
+	size_t n = len < 0 ? 0 : (size_t)len < sizeof(key) ? (size_t)len : sizeof(key) - 1;
+	int64_t id = strtab_id(&d->frames, key, n, &is_new);
+	if (id < 0) {
+		az_error(AZ_ENOMEM, "out of memory");
+		return 0;
+	}
+	if (is_new) {
+		sqlite3_stmt *st = d->ins_frame;
+		b_u64(st, 1, (uint64_t)id + 1);
+		b_text(st, 2, f->function);
+		b_text(st, 3, f->file);
+		if (f->line)
+			b_u64(st, 4, f->line);
+		b_text(st, 5, f->module);
+		b_u64(st, 6, f->address);
+		b_u64(st, 7, f->inlined);
+		if (run(d, st))
+			return 0;
+	}
+	return id + 1;
+}
+
+/* put_stack() : stack_id's rows in `stacks`, once. @return 0 or an AZ_* code. */
+static int put_stack(struct db *d, uint32_t stack_id)
+{
+	bool is_new;
+	if (!hmap_put(&d->stacks, stack_id, &is_new))
+		return az_error(AZ_ENOMEM, "out of memory");
+	if (!is_new)
+		return 0;
+	const struct rp_stack *s = rp_stack(d->r, stack_id);
+	for (uint32_t i = 0; i < s->n; i++) {
+		int64_t fid = frame_id(d, &s->frames[i]);
+		if (!fid)
+			return AZ_EIO;
+		b_u64(d->ins_stack, 1, stack_id);
+		b_u64(d->ins_stack, 2, i);
+		b_u64(d->ins_stack, 3, (uint64_t)fid);
+		if (run(d, d->ins_stack))
+			return AZ_EIO;
+	}
+	return 0;
+}
+
+/* b_site() : bind the site frame's function, file, line at i, i+1, i+2. */
+static void b_site(struct db *d, sqlite3_stmt *st, int i, uint32_t stack_id)
+{
+	char name[1024];
+	const struct rp_frame *f = rp_site_frame(rp_stack(d->r, stack_id));
+	b_text(st, i, f ? rp_frame_name(f, name, sizeof(name)) : RP_NO_STACK);
+	b_text(st, i + 1, f ? f->file : NULL);
+	if (f && f->line)
+		b_u64(st, i + 2, f->line);
+}
+
+/* ---- sections ---- */
+
+static const char schema_run[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE summary(pid INTEGER, ppid INTEGER, command TEXT, executable TEXT,"
+	" trace TEXT, start_realtime_ns INTEGER, duration_ns INTEGER, threads INTEGER,"
+	" events INTEGER, dropped_events INTEGER, complete INTEGER, truncated INTEGER,"
+	" sampled INTEGER, sample_bytes INTEGER);"
+	"CREATE TABLE threads(tid INTEGER PRIMARY KEY, name TEXT, first_ns INTEGER,"
+	" last_ns INTEGER, events INTEGER, exited INTEGER);"
+	"CREATE TABLE frames(frame_id INTEGER PRIMARY KEY, function TEXT, file TEXT,"
+	" line INTEGER, module TEXT, address INTEGER, inlined INTEGER);"
+	"CREATE TABLE stacks(stack_id INTEGER, depth INTEGER,"
+	" frame_id INTEGER REFERENCES frames, PRIMARY KEY(stack_id, depth)) WITHOUT ROWID;"
+	"CREATE VIEW stack_frames AS SELECT stack_id, depth, function, file, line, module,"
+	" address, inlined FROM stacks JOIN frames USING(frame_id);"
+	"CREATE TABLE warnings(message TEXT);";
+
+static int fill_run(struct db *d)
+{
+	const struct trace *t = &d->r->tr;
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (!(st = prep(d, "INSERT INTO meta VALUES(?,?)")))
+		return AZ_EIO;
+	b_text(st, 1, "schema");
+	b_text(st, 2, SCHEMA_VERSION);
+	rc = run(d, st);
+	b_text(st, 1, "producer");
+	b_text(st, 2, "intercept " INTERCEPT_VERSION_STRING);
+	rc = rc ? rc : run(d, st);
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO summary VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")))
+		return AZ_EIO;
+	b_u64(st, 1, t->hdr.pid);
+	b_u64(st, 2, t->hdr.ppid);
+	b_text(st, 3, t->hdr.command);
+	b_text(st, 4, t->hdr.exe);
+	b_text(st, 5, t->path);
+	b_u64(st, 6, t->hdr.start_realtime_ns);
+	b_u64(st, 7, tr_duration_ns(t));
+	b_u64(st, 8, t->threads.n);
+	b_u64(st, 9, t->events);
+	b_u64(st, 10, t->counters.dropped_events);
+	b_u64(st, 11, t->complete && !t->truncated);
+	b_u64(st, 12, t->truncated);
+	b_u64(st, 13, t->hdr.sample_bytes != 0);
+	b_u64(st, 14, t->hdr.sample_bytes);
+	rc = run(d, st);
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO threads VALUES(?,?,?,?,?,?)")))
+		return AZ_EIO;
+	size_t it = 0;
+	uint64_t tid;
+	void *v;
+	while (!rc && hmap_next(&t->threads, &it, &tid, &v)) {
+		const struct tr_thread *th = v;
+		b_u64(st, 1, th->tid);
+		b_text(st, 2, th->name);
+		b_u64(st, 3, th->events ? tr_ns(t, th->first_ts) : 0);
+		b_u64(st, 4, th->events ? tr_ns(t, th->last_ts) : 0);
+		b_u64(st, 5, th->events);
+		b_u64(st, 6, th->exited);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char schema_alloc[] =
+	"CREATE TABLE alloc(allocations INTEGER, frees INTEGER, bytes_allocated INTEGER,"
+	" peak_bytes INTEGER, peak_ns INTEGER, peak_allocations INTEGER, bytes_freed INTEGER,"
+	" reallocs INTEGER, temporary_allocations INTEGER, unmatched_frees INTEGER);"
+	"CREATE TABLE alloc_sites(stack_id INTEGER PRIMARY KEY, allocations INTEGER,"
+	" bytes INTEGER, frees INTEGER, temporary INTEGER, leaked_bytes INTEGER,"
+	" leaked_allocations INTEGER, max_live_bytes INTEGER, function TEXT, file TEXT,"
+	" line INTEGER);"
+	"CREATE TABLE heap_timeline(t_ns INTEGER, bytes INTEGER, blocks INTEGER,"
+	" max_bytes INTEGER);";
+
+static int fill_alloc(struct db *d)
+{
+	struct report *r = d->r;
+	const struct agg_alloc *a = &r->alloc;
+	struct rp_site *sites = NULL;
+	struct rp_heap_point *pts = NULL;
+	sqlite3_stmt *st;
+	size_t n;
+	int rc;
+	if (!(st = prep(d, "INSERT INTO alloc VALUES(?,?,?,?,?,?,?,?,?,?)")))
+		return AZ_EIO;
+	b_u64(st, 1, a->allocations);
+	b_u64(st, 2, a->frees);
+	b_u64(st, 3, a->bytes_allocated);
+	b_u64(st, 4, a->peak_bytes);
+	b_u64(st, 5, a->peak_bytes ? tr_ns(&r->tr, a->peak_ts) : 0);
+	b_u64(st, 6, a->peak_count);
+	b_u64(st, 7, a->bytes_freed);
+	b_u64(st, 8, a->reallocs);
+	b_u64(st, 9, a->temporary);
+	b_u64(st, 10, a->unmatched_frees);
+	rc = run(d, st);
+	sqlite3_finalize(st);
+	if (rc || (rc = rp_sites(r, RP_BY_BYTES, &sites, &n)))
+		return rc;
+	if (!(st = prep(d, "INSERT INTO alloc_sites VALUES(?,?,?,?,?,?,?,?,?,?,?)"))) {
+		free(sites);
+		return AZ_EIO;
+	}
+	size_t lim = rp_limit(r, n, false);
+	for (size_t i = 0; i < lim && !rc; i++) {
+		const struct alloc_site *s = sites[i].s;
+		if ((rc = put_stack(d, sites[i].stack)))
+			break;
+		b_u64(st, 1, sites[i].stack);
+		b_u64(st, 2, s->allocations);
+		b_u64(st, 3, s->bytes);
+		b_u64(st, 4, s->frees);
+		b_u64(st, 5, s->temporary);
+		b_u64(st, 6, s->live_bytes);
+		b_u64(st, 7, s->live_count);
+		b_u64(st, 8, s->max_live_bytes);
+		b_site(d, st, 9, sites[i].stack);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	free(sites);
+	if (rc || !(st = prep(d, "INSERT INTO heap_timeline VALUES(?,?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	uint64_t interval;
+	n = rp_heap_series(r, &pts, &interval);
+	for (size_t i = 0; i < n && !rc; i++) {
+		b_u64(st, 1, pts[i].t_ns);
+		b_u64(st, 2, pts[i].bytes);
+		b_u64(st, 3, pts[i].blocks);
+		b_u64(st, 4, pts[i].max_bytes);
+		rc = run(d, st);
+	}
+	free(pts);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char schema_leaks[] =
+	"CREATE TABLE leaks(bytes INTEGER, allocations INTEGER, scanned INTEGER);"
+	"CREATE TABLE leak_sites(stack_id INTEGER, kind TEXT, bytes INTEGER,"
+	" allocations INTEGER, function TEXT, file TEXT, line INTEGER,"
+	" PRIMARY KEY(stack_id, kind));";
+
+static int fill_leaks(struct db *d)
+{
+	struct report *r = d->r;
+	struct rp_site *sites = NULL;
+	sqlite3_stmt *st;
+	size_t n;
+	int rc;
+	if (!(st = prep(d, "INSERT INTO leaks VALUES(?,?,0)")))
+		return AZ_EIO;
+	b_u64(st, 1, r->alloc.live_bytes);
+	b_u64(st, 2, r->alloc.live_count);
+	rc = run(d, st);
+	sqlite3_finalize(st);
+	if (rc || (rc = rp_sites(r, RP_BY_LEAKED, &sites, &n)))
+		return rc;
+	if (!(st = prep(d, "INSERT INTO leak_sites VALUES(?,'unfreed',?,?,?,?,?)"))) {
+		free(sites);
+		return AZ_EIO;
+	}
+	size_t lim = rp_limit(r, n, false);
+	for (size_t i = 0; i < lim && !rc; i++) {
+		if ((rc = put_stack(d, sites[i].stack)))
+			break;
+		b_u64(st, 1, sites[i].stack);
+		b_u64(st, 2, sites[i].s->live_bytes);
+		b_u64(st, 3, sites[i].s->live_count);
+		b_site(d, st, 4, sites[i].stack);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	free(sites);
+	return rc;
+}
+
+static int fill_warnings(struct db *d)
+{
+	const char *const *sw;
+	size_t nsw = sym_warnings(d->r->sym, &sw);
+	sqlite3_stmt *st = prep(d, "INSERT INTO warnings VALUES(?)");
+	int rc = 0;
+	if (!st)
+		return AZ_EIO;
+	for (size_t i = 0; i < d->r->warnings.n && !rc; i++) {
+		b_text(st, 1, d->r->warnings.v[i]);
+		rc = run(d, st);
+	}
+	for (size_t i = 0; i < nsw && !rc; i++) {
+		b_text(st, 1, sw[i]);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The sections, in the JSON's order: each creates its tables and fills them. The SQL, HTTP
+ * and lock sections add theirs here (tables sql, http, locks, with stack_id columns where
+ * they have stacks, through put_stack()). */
+static const struct {
+	const char *schema;
+	int (*fill)(struct db *d);
+} sections[] = {
+	{schema_run, fill_run},
+	{schema_alloc, fill_alloc},
+	{schema_leaks, fill_leaks},
+	{"", fill_warnings},
+};
+
+/* build() : create and fill the database at tmp. @return 0 or an AZ_* code. */
+static int build(struct db *d, const char *tmp)
+{
+	int rc;
+	if (sqlite3_open_v2(tmp, &d->h,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK)
+		return d->h ? db_error(d, tmp) : az_error(AZ_ENOMEM, "out of memory");
+	if (sqlite3_exec(d->h, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;", NULL,
+			 NULL, NULL) != SQLITE_OK)
+		return db_error(d, "begin");
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (sqlite3_exec(d->h, sections[i].schema, NULL, NULL, NULL) != SQLITE_OK)
+			return db_error(d, "creating the schema");
+	if (!(d->ins_frame = prep(d, "INSERT INTO frames VALUES(?,?,?,?,?,?,?)")) ||
+	    !(d->ins_stack = prep(d, "INSERT INTO stacks VALUES(?,?,?)")))
+		return AZ_EIO;
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if ((rc = sections[i].fill(d)))
+			return rc;
+	if (sqlite3_exec(d->h, "COMMIT;", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(d, "commit");
+	return 0;
+}
+
+int fmt_sqlite(struct report *r, const char *path)
+{
+	struct db d = {.r = r};
+	char *tmp = NULL;
+	int rc;
+	if (asprintf(&tmp, "%s.tmp-%d", path, (int)getpid()) < 0)
+		return az_error(AZ_ENOMEM, "out of memory");
+	if (strtab_init(&d.frames) || hmap_init(&d.stacks, 0, 256)) {
+		rc = az_error(AZ_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if (unlink(tmp) && errno != ENOENT) {
+		rc = az_error(AZ_EIO, "%s: %s", tmp, strerror(errno));
+		goto out_free;
+	}
+	rc = build(&d, tmp);
+	sqlite3_finalize(d.ins_frame);
+	sqlite3_finalize(d.ins_stack);
+	if (d.h && sqlite3_close(d.h) != SQLITE_OK && !rc)
+		rc = az_error(AZ_EIO, "sqlite: closing %s failed", tmp);
+	if (!rc && rename(tmp, path))
+		rc = az_error(AZ_EIO, "%s: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+out_free:
+	hmap_free(&d.stacks);
+	strtab_free(&d.frames);
+	free(tmp);
+	return rc;
+}
