@@ -30,6 +30,11 @@ target_include_directories(test_hmap PRIVATE ${T}/unit)
 target_link_libraries(test_hmap PRIVATE intercept_analyzer)
 add_test(NAME unit_hmap COMMAND test_hmap)
 
+add_executable(test_agg_alloc ${T}/unit/test_agg_alloc.c)
+target_include_directories(test_agg_alloc PRIVATE ${T}/unit)
+target_link_libraries(test_agg_alloc PRIVATE intercept_analyzer)
+add_test(NAME unit_agg_alloc COMMAND test_agg_alloc)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
