@@ -125,7 +125,8 @@ static void cap(struct chrome *c)
 			(unsigned long long)c->left_out,
 			(unsigned long long)(c->left_out + c->slices.n), max);
 	}
-	qsort(c->slices.v, c->slices.n, sizeof(c->slices.v[0]), by_ts);
+	if (c->slices.n > 1)
+		qsort(c->slices.v, c->slices.n, sizeof(c->slices.v[0]), by_ts);
 }
 
 /* event_head() : open one event, on a line of its own. */

@@ -14,12 +14,12 @@
 #include "report.h"
 
 /* folded_line() : write stack_id's frames root first, then the weight. Zero weights are
- * left out (a flame graph has nothing to draw for them). */
-static void folded_line(FILE *o, struct report *r, uint32_t stack_id, uint64_t weight)
+ * left out (a flame graph has nothing to draw for them). @return 1 if a line was written. */
+static int folded_line(FILE *o, struct report *r, uint32_t stack_id, uint64_t weight)
 {
 	char name[1024];
 	if (!weight)
-		return;
+		return 0;
 	const struct rp_stack *s = rp_stack(r, stack_id);
 	if (!s->n)
 		fputs(RP_NO_STACK, o);
@@ -34,11 +34,12 @@ static void folded_line(FILE *o, struct report *r, uint32_t stack_id, uint64_t w
 			fputc(';', o);
 	}
 	fprintf(o, " %llu\n", (unsigned long long)weight);
+	return 1;
 }
 
 /* weight_alloc() : allocation sites, by bytes, count or leaked bytes (the same order and
  * --top cut as the JSON's arrays of that cost). */
-static int weight_alloc(FILE *o, struct report *r, enum rp_weight w)
+static int weight_alloc(FILE *o, struct report *r, enum rp_weight w, size_t *lines)
 {
 	enum rp_site_order order = w == RP_WEIGHT_COUNT ? RP_BY_COUNT :
 				   w == RP_WEIGHT_LEAKED ? RP_BY_LEAKED : RP_BY_BYTES;
@@ -52,7 +53,7 @@ static int weight_alloc(FILE *o, struct report *r, enum rp_weight w)
 		const struct alloc_site *s = sites[i].s;
 		uint64_t v = w == RP_WEIGHT_COUNT ? s->allocations :
 			     w == RP_WEIGHT_LEAKED ? s->live_bytes : s->bytes;
-		folded_line(o, r, sites[i].stack, v);
+		*lines += (size_t)folded_line(o, r, sites[i].stack, v);
 	}
 	free(sites);
 	return 0;
@@ -63,7 +64,7 @@ static int weight_alloc(FILE *o, struct report *r, enum rp_weight w)
 static const struct {
 	const char *name;
 	enum rp_weight w;
-	int (*fold)(FILE *o, struct report *r, enum rp_weight w);
+	int (*fold)(FILE *o, struct report *r, enum rp_weight w, size_t *lines);
 	const char *missing; /* why the cost is not available yet */
 } weights[] = {
 	{"bytes", RP_WEIGHT_BYTES, weight_alloc, NULL},
@@ -98,9 +99,13 @@ int fmt_folded(struct report *r, FILE *out)
 		if (!weights[i].fold)
 			return az_error(AZ_EUSAGE, "--weight %s: %s", weights[i].name,
 					weights[i].missing);
-		int rc = weights[i].fold(out, r, r->opt.weight);
+		size_t lines = 0;
+		int rc = weights[i].fold(out, r, r->opt.weight, &lines);
 		if (rc)
 			return rc;
+		if (!lines) /* flame graph tools reject an empty file with a puzzling message */
+			rp_warn(r, "folded: no stack has a %s cost in this trace: the output is empty",
+				weights[i].name);
 		return ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
 	}
 	return az_error(AZ_EUSAGE, "unknown weight");

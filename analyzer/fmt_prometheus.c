@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intercept/trace_format.h"
 #include "json_out.h"
 #include "report.h"
 #include "strtab.h"
@@ -248,6 +249,9 @@ static int (*const sections[])(FILE *, struct report *) = {
 int fmt_prometheus(struct report *r, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		/* a section whose hook was off is absent, not zero: it was not measured */
+		if (sections[i] != section_run && !(r->tr.hdr.hooks & ITF_HOOK_MALLOC))
+			continue;
 		int rc = sections[i](out, r);
 		if (rc)
 			return rc;
