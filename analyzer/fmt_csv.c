@@ -264,7 +264,8 @@ int fmt_csv(struct report *r, FILE *out)
 int fmt_csv_dir(struct report *r, const char *dir)
 {
 	if (mkdir(dir, 0777) && errno != EEXIST)
-		return az_error(AZ_EIO, "%s: cannot create the directory: %s", dir, strerror(errno));
+		return az_error(AZ_EIO, "%s: cannot create the directory: %s", dir,
+				strerror(errno));
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return az_error(AZ_EIO, "%s: %s", dir,
@@ -274,7 +275,8 @@ int fmt_csv_dir(struct report *r, const char *dir)
 	for (size_t i = 0; i < N_TABLES && !rc; i++) {
 		char name[64];
 		snprintf(name, sizeof(name), "%s.csv", tables[i].name);
-		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+		int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+				0666);
 		FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!f) {
 			rc = az_error(AZ_EIO, "%s/%s: %s", dir, name, strerror(errno));

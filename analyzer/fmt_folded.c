@@ -104,8 +104,8 @@ int fmt_folded(struct report *r, FILE *out)
 		if (rc)
 			return rc;
 		if (!lines) /* flame graph tools reject an empty file with a puzzling message */
-			rp_warn(r, "folded: no stack has a %s cost in this trace: the output is empty",
-				weights[i].name);
+			rp_warn(r, "folded: no stack has a %s cost in this trace: the output is "
+				   "empty", weights[i].name);
 		return ferror(out) ? az_error(AZ_EIO, "writing the report failed") : 0;
 	}
 	return az_error(AZ_EUSAGE, "unknown weight");

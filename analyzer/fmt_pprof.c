@@ -329,16 +329,18 @@ static int pack(struct pprof *p, FILE *out)
 	comments[1] = str(p, t->hdr.sample_bytes ? "allocations sampled: values are estimates" :
 						   "exact: every allocation and free recorded");
 	comments[2] = str(p, "inuse_* = still allocated when the trace ended (leaks)");
-	comments[3] = str(p, t->complete && !t->truncated ?
-				     "trace complete" :
+	bool whole = t->complete && !t->truncated;
+	comments[3] = str(p, whole ? "trace complete" :
 				     "trace incomplete: read up to its last flush (killed or running)");
 	for (int i = 0; i < 4; i++)
 		if (comments[i] < 0)
 			goto out;
 
 	size_t ns = p->samples.n, nl = p->locs.n, nf = p->fns.n, nm = p->maps.n;
-	if (!(smp = xcalloc(ns + 1, sizeof(*smp))) || !(smp_ptrs = xcalloc(ns + 1, sizeof(void *))) ||
-	    !(map_ptrs = xcalloc(nm + 1, sizeof(void *))) || !(loc = xcalloc(nl + 1, sizeof(*loc))) ||
+	if (!(smp = xcalloc(ns + 1, sizeof(*smp))) ||
+	    !(smp_ptrs = xcalloc(ns + 1, sizeof(void *))) ||
+	    !(map_ptrs = xcalloc(nm + 1, sizeof(void *))) ||
+	    !(loc = xcalloc(nl + 1, sizeof(*loc))) ||
 	    !(loc_ptrs = xcalloc(nl + 1, sizeof(void *))) ||
 	    !(line_ptrs = xcalloc(p->lines.n + 1, sizeof(void *))) ||
 	    !(fn = xcalloc(nf + 1, sizeof(*fn))) || !(fn_ptrs = xcalloc(nf + 1, sizeof(void *))))

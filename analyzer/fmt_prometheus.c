@@ -205,7 +205,8 @@ static int site_metrics(FILE *o, struct report *r, enum rp_site_order order, con
 		sums[id].v[1] += leaked ? s->live_count : s->allocations;
 	}
 	qsort(sums, k, sizeof(*sums), by_v0);
-	size_t lim = r->opt.top_given ? rp_limit(r, k, false) : k < SITES_DEFAULT ? k : SITES_DEFAULT;
+	size_t lim = r->opt.top_given ? rp_limit(r, k, false) :
+			 k < SITES_DEFAULT ? k : SITES_DEFAULT;
 	for (int m = 0; m < 2; m++) {
 		family(o, names[m], types[m], helps[m]);
 		for (size_t i = 0; i < lim; i++) {

@@ -192,8 +192,8 @@ void jw_fixed(struct jw *w, const char *key, uint64_t v, unsigned decimals)
 	if (div == 1)
 		fprintf(w->f, "%llu", (unsigned long long)v);
 	else
-		fprintf(w->f, "%llu.%0*llu", (unsigned long long)(v / div), (int)(decimals < 9 ? decimals : 9),
-			(unsigned long long)(v % div));
+		fprintf(w->f, "%llu.%0*llu", (unsigned long long)(v / div),
+			(int)(decimals < 9 ? decimals : 9), (unsigned long long)(v % div));
 }
 
 void jw_bool(struct jw *w, const char *key, bool v)

@@ -119,8 +119,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--weight") || !strncmp(a, "--weight=", 9)) {
 			const char *v = a[8] == '=' ? a + 9 : ++i < argc ? argv[i] : NULL;
 			if (!v)
-				return fail("--weight needs a value (bytes, count, leaked, lockwait, "
-					    "sqltime)");
+				return fail("--weight needs a value (bytes, count, leaked, "
+					    "lockwait, sqltime)");
 			if (fmt_folded_weight(v, &opt.weight))
 				return fail(az_error_msg());
 			weight_given = true;
