@@ -331,7 +331,8 @@ static int pack(struct pprof *p, FILE *out)
 	comments[2] = str(p, "inuse_* = still allocated when the trace ended (leaks)");
 	bool whole = t->complete && !t->truncated;
 	comments[3] = str(p, whole ? "trace complete" :
-				     "trace incomplete: read up to its last flush (killed or running)");
+				     "trace incomplete: read up to its last flush (killed or "
+				     "still running)");
 	for (int i = 0; i < 4; i++)
 		if (comments[i] < 0)
 			goto out;
