@@ -226,13 +226,13 @@ int agg_alloc_event(void *ctx, const struct ord_event *e)
 		break;
 	case ITF_EV_REALLOC:
 		a->reallocs++;
-		do_free(a, e->old, e->tid, e->ts);
-		rc = do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts2);
+		/* the allocation half: the old block was freed by a FREE earlier in the stream */
+		rc = do_alloc(a, e->ptr, e->size, e->stack, e->tid, e->ts);
 		break;
 	default:
 		return 0;
 	}
-	series_note(a, e->type == ITF_EV_REALLOC ? e->ts2 : e->ts);
+	series_note(a, e->ts);
 	return rc;
 }
 

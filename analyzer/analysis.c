@@ -1,5 +1,5 @@
 /* analysis.c - owns the pipeline from a trace file to a filled struct report: reader ->
- * decoder -> metadata (trace.c) and events -> order (merge by time) -> aggregators. Adding
+ * decoder -> metadata (trace.c) and events -> order.c (dispatch) -> aggregators. Adding
  * an aggregator for a new hook means one ord_add_consumer() call here and its results in
  * struct report. Main thread only. */
 #define _GNU_SOURCE
@@ -16,24 +16,6 @@ struct pipe {
 	struct dec_sink meta; /* trace.c's callbacks */
 };
 
-static int on_chunk(void *ctx, uint64_t seq, uint64_t emit_ts)
-{
-	struct pipe *p = ctx;
-	int rc = p->meta.chunk(&p->r->tr, seq, emit_ts);
-	return rc ? rc : ord_chunk(&p->r->ord, emit_ts);
-}
-
-static int on_header(void *ctx, const struct dec_header *h)
-{
-	struct pipe *p = ctx;
-	int rc = p->meta.header(&p->r->tr, h);
-	if (rc)
-		return rc;
-	/* the reorder slack in clock units, from the header's nominal rate */
-	double ticks = (double)p->r->opt.slack_ms * 1e-3 * h->clock_hz;
-	ord_set_slack(&p->r->ord, (uint64_t)ticks);
-	return 0;
-}
 
 static int on_event(void *ctx, const struct dec_event *e)
 {
@@ -50,6 +32,8 @@ static int on_event(void *ctx, const struct dec_event *e)
 		struct pipe *p = ctx;                                                              \
 		return p->meta.name args;                                                          \
 	}
+FORWARD(chunk, (void *ctx, uint64_t seq, uint64_t emit_ts), (&p->r->tr, seq, emit_ts))
+FORWARD(header, (void *ctx, const struct dec_header *h), (&p->r->tr, h))
 FORWARD(clock_sync, (void *ctx, uint64_t ts, uint64_t mono), (&p->r->tr, ts, mono))
 FORWARD(module_load, (void *ctx, const struct dec_module *m), (&p->r->tr, m))
 FORWARD(module_unload, (void *ctx, uint32_t id, uint64_t ts), (&p->r->tr, id, ts))
@@ -70,8 +54,6 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	int rc;
 	memset(r, 0, sizeof(*r));
 	r->opt = *opt;
-	if (!r->opt.slack_ms)
-		r->opt.slack_ms = 50;
 	if ((rc = tr_init(&r->tr, path)) || (rc = ord_init(&r->ord)) ||
 	    (rc = agg_alloc_init(&r->alloc)) ||
 	    (rc = hmap_init(&r->stacks, sizeof(struct rp_stack *), 256)))
@@ -83,8 +65,8 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	tr_meta_sink(&r->tr, &p.meta);
 	struct dec_sink sink = {
 		.ctx = &p,
-		.chunk = on_chunk,
-		.header = on_header,
+		.chunk = fwd_chunk,
+		.header = fwd_header,
 		.clock_sync = fwd_clock_sync,
 		.module_load = fwd_module_load,
 		.module_unload = fwd_module_unload,
@@ -103,8 +85,6 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	while ((rc = rd_next(&rd, &chunk, &len)) == 1) {
 		if ((rc = dec_chunk(chunk, len, &sink)))
 			goto out_close;
-		if ((rc = ord_release(&r->ord)))
-			goto out_close;
 	}
 	if (rc < 0)
 		goto out_close;
@@ -116,7 +96,7 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 			      path);
 		goto out_close;
 	}
-	if ((rc = ord_flush(&r->ord)) || (rc = agg_alloc_finish(&r->alloc)))
+	if ((rc = agg_alloc_finish(&r->alloc)))
 		goto out_close;
 	tr_finish(&r->tr);
 	tr_finish_clock(&r->tr);

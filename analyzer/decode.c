@@ -3,6 +3,7 @@
  * an end pointer (SQLite's aDataEnd idiom). Stateless between chunks; callable from any
  * thread on its own chunk. */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <string.h>
 
 #include "decode.h"
@@ -209,7 +210,7 @@ static int dec_section_meta(const uint8_t *p, const uint8_t *end, uint64_t seq, 
 		struct cur c = {.p = p, .end = end, .seq = seq, .sec = sec, .off = (size_t)(p - chunk)};
 		uint8_t type = *c.p++;
 		uint64_t len;
-		RETURN_ERR_IF(type <= ITF_EV_HOT_LAST, AZ_ECORRUPT,
+		RETURN_ERR_IF(type < 0x20 || (type & ITF_EV_HOT), AZ_ECORRUPT,
 			      "chunk %llu, section %u, record at %zu: type 0x%02x in a META section",
 			      (unsigned long long)seq, sec, c.off, type);
 		GET_U(&c, &len);
@@ -228,68 +229,60 @@ static int dec_section_meta(const uint8_t *p, const uint8_t *end, uint64_t seq, 
 	return 0;
 }
 
-static int dec_section_thread(const uint8_t *p, const uint8_t *end, uint64_t seq, unsigned sec,
-			      const uint8_t *chunk, uint32_t tid, uint64_t ts_base,
-			      uint32_t n_records, const struct dec_sink *s)
+static int dec_section_events(const uint8_t *p, const uint8_t *end, uint64_t seq, unsigned sec,
+			      const uint8_t *chunk, uint64_t ts_base, uint32_t n_records,
+			      const struct dec_sink *s)
 {
-	uint64_t ts = ts_base, ptr = 0;
+	uint64_t ts = ts_base, ptr[ITF_EV_SLOTS] = {0};
+	uint32_t tid[ITF_EV_SLOTS] = {0};
+	bool bound[ITF_EV_SLOTS] = {false};
 	uint32_t n = 0;
 	while (p < end) {
 		struct cur c = {.p = p, .end = end, .seq = seq, .sec = sec, .off = (size_t)(p - chunk)};
-		struct dec_event e = {.type = *c.p++, .tid = tid};
-		uint64_t dts;
-		int64_t d;
-		switch (e.type) {
-		case ITF_EV_ALLOC: {
-			uint64_t stack;
-			GET_U(&c, &dts);
-			GET_S(&c, &d);
-			GET_U(&c, &e.size);
-			GET_U(&c, &stack);
-			RETURN_ERR_IF(stack > UINT32_MAX, AZ_ECORRUPT, "chunk %llu: stack id %llu",
-				      (unsigned long long)seq, (unsigned long long)stack);
-			ts += dts;
-			ptr += (uint64_t)d;
-			e.ts = ts;
-			e.ptr = ptr;
-			e.stack = (uint32_t)stack;
-			break;
-		}
-		case ITF_EV_FREE:
-			GET_U(&c, &dts);
-			GET_S(&c, &d);
-			ts += dts;
-			ptr += (uint64_t)d;
-			e.ts = ts;
-			e.ptr = ptr;
-			break;
-		case ITF_EV_REALLOC: {
-			uint64_t dts2, stack;
-			int64_t dnew;
-			GET_U(&c, &dts);
-			GET_U(&c, &dts2);
-			GET_S(&c, &d);
-			GET_S(&c, &dnew);
-			GET_U(&c, &e.size);
-			GET_U(&c, &stack);
-			RETURN_ERR_IF(stack > UINT32_MAX, AZ_ECORRUPT, "chunk %llu: stack id %llu",
-				      (unsigned long long)seq, (unsigned long long)stack);
-			ts += dts;
-			e.ts = ts;
-			ts += dts2;
-			e.ts2 = ts;
-			ptr += (uint64_t)d;
-			e.old = ptr;
-			ptr += (uint64_t)dnew;
-			e.ptr = ptr;
-			e.stack = (uint32_t)stack;
-			break;
-		}
-		default: {
-			uint64_t len;
-			RETURN_ERR_IF(e.type <= ITF_EV_HOT_LAST, AZ_ECORRUPT,
+		uint8_t b = *c.p++;
+		struct dec_event e = {0};
+		int64_t dts, d;
+		n++;
+		if (b & ITF_EV_HOT) {
+			unsigned slot = (b >> 4) & 7, type = b & 0x0f;
+			if (type == ITF_EV_BIND) {
+				TRY(get_u32(&c, &tid[slot]));
+				bound[slot] = true;
+				ptr[slot] = 0;
+				p = c.p;
+				continue;
+			}
+			RETURN_ERR_IF(type != ITF_EV_ALLOC && type != ITF_EV_FREE &&
+					      type != ITF_EV_REALLOC,
+				      AZ_ECORRUPT,
 				      "chunk %llu, section %u, record at %zu: unknown event type 0x%02x",
-				      (unsigned long long)seq, sec, c.off, e.type);
+				      (unsigned long long)seq, sec, c.off, b);
+			RETURN_ERR_IF(!bound[slot], AZ_ECORRUPT,
+				      "chunk %llu, section %u, record at %zu: thread slot %u not bound",
+				      (unsigned long long)seq, sec, c.off, slot);
+			GET_S(&c, &dts);
+			GET_S(&c, &d);
+			ts += (uint64_t)dts;
+			ptr[slot] += (uint64_t)d;
+			e.type = (uint8_t)type;
+			e.tid = tid[slot];
+			e.ts = ts;
+			e.ptr = ptr[slot];
+			if (type != ITF_EV_FREE) {
+				uint64_t stack;
+				GET_U(&c, &e.size);
+				GET_U(&c, &stack);
+				RETURN_ERR_IF(stack > UINT32_MAX, AZ_ECORRUPT,
+					      "chunk %llu: stack id %llu", (unsigned long long)seq,
+					      (unsigned long long)stack);
+				e.stack = (uint32_t)stack;
+			}
+		} else {
+			uint64_t len;
+			uint32_t slot;
+			RETURN_ERR_IF(b < 0x20, AZ_ECORRUPT,
+				      "chunk %llu, section %u, record at %zu: invalid record byte 0x%02x",
+				      (unsigned long long)seq, sec, c.off, b);
 			GET_U(&c, &len);
 			RETURN_ERR_IF(len > (uint64_t)(end - c.p), AZ_ECORRUPT,
 				      "chunk %llu, section %u, record at %zu: length %llu past the "
@@ -297,19 +290,22 @@ static int dec_section_thread(const uint8_t *p, const uint8_t *end, uint64_t seq
 				      (unsigned long long)seq, sec, c.off, (unsigned long long)len);
 			const uint8_t *next = c.p + len;
 			c.end = next;
-			GET_U(&c, &dts);
-			ts += dts;
+			TRY(get_u32(&c, &slot));
+			RETURN_ERR_IF(slot >= ITF_EV_SLOTS || !bound[slot], AZ_ECORRUPT,
+				      "chunk %llu, section %u, record at %zu: thread slot %u not bound",
+				      (unsigned long long)seq, sec, c.off, slot);
+			GET_S(&c, &dts);
+			ts += (uint64_t)dts;
+			e.type = b;
+			e.tid = tid[slot];
 			e.ts = ts;
 			e.payload = c.p;
 			e.payload_len = (size_t)(next - c.p);
 			c.p = next;
-			break;
-		}
 		}
 		if (s->event)
 			TRY(s->event(s->ctx, &e));
 		p = c.p;
-		n++;
 	}
 	RETURN_ERR_IF(n != n_records, AZ_ECORRUPT,
 		      "chunk %llu, section %u: %u records, header says %u", (unsigned long long)seq,
@@ -341,7 +337,6 @@ int dec_chunk(const uint8_t *chunk, size_t len, const struct dec_sink *s)
 			      (unsigned long long)seq, i);
 		uint16_t kind = itf_ld16(p);
 		uint32_t size = itf_ld32(p + 4);
-		uint32_t tid = itf_ld32(p + 8);
 		uint32_t n_records = itf_ld32(p + 12);
 		uint64_t ts_base = itf_ld64(p + 16);
 		p += sizeof(struct itf_sec_hdr);
@@ -351,8 +346,8 @@ int dec_chunk(const uint8_t *chunk, size_t len, const struct dec_sink *s)
 		const uint8_t *send = p + size;
 		if (kind == ITF_SEC_META)
 			TRY(dec_section_meta(p, send, seq, i, chunk, n_records, s));
-		else if (kind == ITF_SEC_THREAD)
-			TRY(dec_section_thread(p, send, seq, i, chunk, tid, ts_base, n_records, s));
+		else if (kind == ITF_SEC_EVENTS)
+			TRY(dec_section_events(p, send, seq, i, chunk, ts_base, n_records, s));
 		p = send; /* unknown kinds are skipped by size */
 	}
 	RETURN_ERR_IF(p != end, AZ_ECORRUPT, "chunk %llu: %zu bytes after the last section",

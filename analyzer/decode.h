@@ -33,18 +33,17 @@ struct dec_counters {
 		bytes_written, raw_bytes, lost_bytes, pool_bytes, wait_ns, events;
 };
 
-/* One THREAD record. For ALLOC/FREE/REALLOC the fields are decoded; for every other type
- * (hook events, 0x20..0xff) payload points at the bytes after dts, valid only during the
- * call. */
+/* One event of an EVENTS section, in stream order. For ALLOC/FREE/REALLOC the fields are
+ * decoded (REALLOC is the allocation half of a realloc; its old block was freed by a FREE
+ * earlier in the stream); for hook types (0x20..0x7f) payload points at the bytes after
+ * slot and dts, valid only during the call. */
 struct dec_event {
 	uint8_t type;
 	uint32_t tid;
-	uint64_t ts;	  /* ALLOC: after the call; FREE/REALLOC: the free's (before) */
-	uint64_t ts2;	  /* REALLOC: the allocation's */
-	uint64_t ptr;	  /* ALLOC, FREE: the block; REALLOC: the new block */
-	uint64_t old;	  /* REALLOC: the old block */
-	uint64_t size;
-	uint32_t stack;
+	uint64_t ts;	  /* ALLOC, REALLOC: after the call; FREE: before it */
+	uint64_t ptr;	  /* the block */
+	uint64_t size;	  /* ALLOC, REALLOC */
+	uint32_t stack;	  /* ALLOC, REALLOC */
 	const uint8_t *payload;
 	size_t payload_len;
 };

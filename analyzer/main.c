@@ -43,8 +43,8 @@ static const char usage[] =
 	"flush and reported with \"complete\": false. Exit status: 0 success, 2 usage error\n"
 	"or unreadable trace (one line on stderr starting with \"analyze: \").\n"
 	"\n"
-	"Environment: ANALYZE_SLACK_MS (merge window slack, default 50), ANALYZE_MAX_MB\n"
-	"(largest single allocation the analyzer makes, default 16384),\n"
+	"Environment: ANALYZE_MAX_MB (largest single allocation the analyzer makes,\n"
+	"default 16384),\n"
 	"ANALYZE_CHROME_MAX_SLICES (slices in --format chrome, default 100000).\n";
 
 /* The formats. to_file writes to standard output or -o FILE; to_path needs -o (a database
@@ -163,9 +163,6 @@ int main(int argc, char **argv)
 					   "standard output", format);
 		return fail(msg);
 	}
-	const char *slack = getenv("ANALYZE_SLACK_MS");
-	if (slack)
-		opt.slack_ms = strtoull(slack, NULL, 10);
 
 	/* Each symbolized module keeps a descriptor or two open (symbolize.c): allow as many
 	 * as the hard limit does. */

@@ -22,7 +22,6 @@ enum rp_weight { RP_WEIGHT_BYTES, RP_WEIGHT_COUNT, RP_WEIGHT_LEAKED, RP_WEIGHT_L
 struct az_options {
 	unsigned top;		 /* --top N: entries per section in text (0: default 10) */
 	bool top_given;		 /* --top was given: JSON is cut too */
-	uint64_t slack_ms;	 /* reorder window slack (ANALYZE_SLACK_MS), default 50 */
 	bool no_symbols;	 /* --no-symbols: addresses only (tests, speed) */
 	enum rp_weight weight;	 /* --weight for folded stacks (default bytes) */
 };

@@ -45,6 +45,19 @@ IC_INLINE uint64_t clk_after(void)
 	return clk_mono_ns();
 }
 
+/*! clk_fenced() : a timestamp read after every earlier instruction and before any later
+ * one starts (rdtscp; lfence): the writer's drain cutoff, which must precede its reads of
+ * the rings' positions. */
+IC_INLINE uint64_t clk_fenced(void)
+{
+	if (IC_LIKELY(clk_use_tsc)) {
+		uint32_t lo, hi, aux;
+		__asm__ volatile("rdtscp\n\tlfence" : "=a"(lo), "=d"(hi), "=c"(aux)::"memory");
+		return ((uint64_t)hi << 32) | lo;
+	}
+	return clk_mono_ns();
+}
+
 /*! clk_now() : a timestamp with no ordering requirement (writer, durations). */
 IC_INLINE uint64_t clk_now(void)
 {

@@ -1,74 +1,69 @@
-/* encode.c - owns the THREAD record encoding of include/intercept/trace_format.h on the
- * writing side: delta timestamps, zigzag pointer deltas, varints. Runs on the writer thread
- * (and in unit tests). Never: allocation, I/O. */
+/* encode.c - owns the EVENTS record encoding of include/intercept/trace_format.h on the
+ * writing side: thread slots bound by BIND records, signed delta timestamps, per-slot
+ * zigzag pointer deltas, varints. Runs on the writer thread (and in unit tests).
+ * Never: allocation, I/O. */
 #define _GNU_SOURCE
 #include <string.h>
 
 #include "encode.h"
 #include "intercept/varint.h"
 
-uint64_t enc_section_start(struct enc_state *st, const struct ev_hdr *h)
+uint64_t enc_section_start(struct enc_state *st, uint64_t ts)
 {
-	st->ts = ((const struct ev_free *)h)->ts; /* every event has its timestamp at 8 */
-	st->ptr = 0;
-	return st->ts;
-}
-
-static uint64_t delta_ts(struct enc_state *st, uint64_t ts)
-{
-	if (ts < st->ts)
-		return 0;
-	uint64_t d = ts - st->ts;
+	memset(st, 0, sizeof(*st));
 	st->ts = ts;
-	return d;
+	return ts;
 }
 
-uint8_t *enc_event(struct enc_state *st, const struct ev_hdr *h, uint8_t *p)
+/* slot_for() : the slot of tid, binding one (the least recently used) when needed. */
+static unsigned slot_for(struct enc_state *st, uint32_t tid, uint8_t **pp, uint32_t *n_records)
 {
-	switch (h->type) {
-	case EV_ALLOC: {
-		const struct ev_alloc *e = (const void *)h;
-		*p++ = ITF_EV_ALLOC;
-		p = itf_put_u(p, delta_ts(st, e->ts));
-		p = itf_put_s(p, (int64_t)(e->ptr - st->ptr));
+	unsigned victim = 0;
+	st->tick++;
+	for (unsigned i = 0; i < ITF_EV_SLOTS; i++) {
+		if (st->tid[i] == tid && tid) {
+			st->used[i] = st->tick;
+			return i;
+		}
+		if (st->used[i] < st->used[victim])
+			victim = i;
+	}
+	uint8_t *p = *pp;
+	*p++ = ITF_EV_HOT_BYTE(ITF_EV_BIND, victim);
+	p = itf_put_u(p, tid);
+	*pp = p;
+	(*n_records)++;
+	st->tid[victim] = tid;
+	st->ptr[victim] = 0;
+	st->used[victim] = st->tick;
+	return victim;
+}
+
+uint8_t *enc_event(struct enc_state *st, const struct enc_ev *e, uint8_t *p, uint32_t *n_records)
+{
+	unsigned slot = slot_for(st, e->tid, &p, n_records);
+	int64_t dts = (int64_t)(e->ts - st->ts);
+	st->ts = e->ts;
+	(*n_records)++;
+	if (e->type >= 0x20) {
+		uint8_t head[2 * ITF_VARINT_MAX];
+		uint8_t *h = itf_put_u(head, slot);
+		h = itf_put_s(h, dts);
+		size_t hlen = (size_t)(h - head);
+		*p++ = e->type;
+		p = itf_put_u(p, hlen + e->payload_len);
+		memcpy(p, head, hlen);
+		p += hlen;
+		memcpy(p, e->payload, e->payload_len);
+		return p + e->payload_len;
+	}
+	*p++ = ITF_EV_HOT_BYTE(e->type, slot);
+	p = itf_put_s(p, dts);
+	p = itf_put_s(p, (int64_t)(e->ptr - st->ptr[slot]));
+	st->ptr[slot] = e->ptr;
+	if (e->type != ITF_EV_FREE) {
 		p = itf_put_u(p, e->size);
-		p = itf_put_u(p, h->aux);
-		st->ptr = e->ptr;
-		return p;
+		p = itf_put_u(p, e->stack);
 	}
-	case EV_FREE: {
-		const struct ev_free *e = (const void *)h;
-		*p++ = ITF_EV_FREE;
-		p = itf_put_u(p, delta_ts(st, e->ts));
-		p = itf_put_s(p, (int64_t)(e->ptr - st->ptr));
-		st->ptr = e->ptr;
-		return p;
-	}
-	case EV_REALLOC: {
-		const struct ev_realloc *e = (const void *)h;
-		*p++ = ITF_EV_REALLOC;
-		p = itf_put_u(p, delta_ts(st, e->ts));
-		p = itf_put_u(p, delta_ts(st, e->ts2));
-		p = itf_put_s(p, (int64_t)(e->old - st->ptr));
-		p = itf_put_s(p, (int64_t)(e->new_ - e->old));
-		p = itf_put_u(p, e->size);
-		p = itf_put_u(p, h->aux);
-		st->ptr = e->new_;
-		return p;
-	}
-	default: {
-		if (h->type < EV_GENERIC_FIRST || h->len < sizeof(struct ev_generic) ||
-		    h->aux > EV_GENERIC_MAX_PAYLOAD || h->aux + sizeof(struct ev_generic) > h->len)
-			return p;
-		const struct ev_generic *e = (const void *)h;
-		uint8_t dbuf[ITF_VARINT_MAX];
-		size_t dlen = (size_t)(itf_put_u(dbuf, delta_ts(st, e->ts)) - dbuf);
-		*p++ = (uint8_t)h->type;
-		p = itf_put_u(p, dlen + h->aux);
-		memcpy(p, dbuf, dlen);
-		p += dlen;
-		memcpy(p, e->payload, h->aux);
-		return p + h->aux;
-	}
-	}
+	return p;
 }

@@ -131,6 +131,7 @@ void tls_reset_after_fork(void)
 		atomic_store_explicit(&t->wait_ns, 0, memory_order_relaxed);
 		atomic_store_explicit(&t->truncated, 0, memory_order_relaxed);
 		t->announced = 0;
+		t->half = 0;
 		buf_reset_limits(t);
 		if (t != ic_tls.t)
 			atomic_store_explicit(&t->state, TS_FREE, memory_order_relaxed);

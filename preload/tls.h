@@ -42,6 +42,7 @@ struct tstate {
 	 * thread, store EXITED by the exiting one, store FREE by the writer). */
 	_Alignas(IC_CACHELINE) _Atomic uint32_t state;
 	uint32_t announced; /* writer-only: THREAD start record written */
+	uint32_t half;	    /* writer-only: the REALLOC at `consumed` has its FREE half out */
 	uint64_t map_size;  /* bytes mapped for this entry, ring included */
 	struct tstate *next; /* immutable once published */
 };

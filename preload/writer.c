@@ -208,14 +208,14 @@ static void ch_begin(void)
 	wr.sec_off = 0;
 }
 
-static void sec_begin(uint16_t kind, uint32_t tid, uint64_t ts_base)
+static void sec_begin(uint16_t kind, uint32_t reserved, uint64_t ts_base)
 {
 	sec_end();
 	uint8_t *h = wr.stage + wr.used;
 	itf_st16(h, kind);
 	itf_st16(h + 2, 0);
 	itf_st32(h + 4, 0);
-	itf_st32(h + 8, tid);
+	itf_st32(h + 8, reserved);
 	itf_st32(h + 12, 0);
 	itf_st64(h + 16, ts_base);
 	wr.sec_off = wr.used;
@@ -256,7 +256,7 @@ static void ch_finish(void)
 }
 
 /* room() : make sure need bytes fit in the chunk; when not, the chunk is finished and a new
- * one begun. @return true when a new chunk was begun (an open THREAD section was closed and
+ * one begun. @return true when a new chunk was begun (an open EVENTS section was closed and
  * the caller must begin it again with a fresh base). */
 static bool room(size_t need)
 {
@@ -489,59 +489,195 @@ static void meta_counters(uint64_t ts)
 	meta_put(ITF_META_COUNTERS, (size_t)(p - wr.scratch));
 }
 
-/* ---- THREAD sections -------------------------------------------------------------------- */
+/* ---- the event stream ------------------------------------------------------------------
+ * Each drain merges every ring's pending records into one stream ordered by timestamp, up
+ * to a cutoff read (fenced) before any ring position: a record is taken only if its
+ * timestamp is below the cutoff. That makes every drain a causally consistent cut for
+ * address reuse: a FREE is committed before the real free, and the ALLOC that gets the
+ * block again is timestamped after the real malloc returned it, so if that ALLOC is below
+ * the cutoff, the FREE was committed before the cutoff was read, hence before its ring's
+ * position was, and is in the same drain, earlier in the merge. A realloc is two events in
+ * the stream: the FREE of the old block at its first timestamp and the REALLOC allocation
+ * at its second (trace_format.h, EVENTS). Readers need no reordering. */
 
-/* live_apply() : keep the live heap (live.c) in step with the allocation events drained. */
-static inline void live_apply(const struct ev_hdr *h)
+struct cursor {
+	struct tstate *t;
+	uint64_t pos, to; /* next record, end of what was committed when the drain began */
+	uint64_t key;	  /* the next event's timestamp */
+	uint32_t half;	  /* 1: the record at pos is a REALLOC whose FREE half is out */
+};
+
+static struct {
+	struct cursor *c; /* mmap'd, grown with the registry */
+	uint32_t cap;
+	uint32_t *heap; /* indices into c, min-heap on key */
+	uint32_t n_heap;
+} mg;
+
+/* cur_record() : the record at c->pos after skipping padding, or NULL at the end. */
+static const struct ev_hdr *cur_record(struct cursor *c)
 {
+	while (c->pos < c->to) {
+		const struct ev_hdr *h = (const struct ev_hdr *)(c->t->ring + (c->pos & c->t->mask));
+		if (h->type != EV_PAD)
+			return h;
+		c->pos += h->aux;
+	}
+	return NULL;
+}
+
+/* cur_key() : set c->key from the record at pos. @return false at the end of the range. */
+static bool cur_key(struct cursor *c)
+{
+	const struct ev_hdr *h = cur_record(c);
+	if (!h)
+		return false;
+	if (h->type == EV_REALLOC && c->half)
+		c->key = ((const struct ev_realloc *)h)->ts2;
+	else
+		c->key = ((const struct ev_free *)h)->ts; /* every record has its ts at 8 */
+	return true;
+}
+
+static void heap_swap(uint32_t a, uint32_t b)
+{
+	uint32_t t = mg.heap[a];
+	mg.heap[a] = mg.heap[b];
+	mg.heap[b] = t;
+}
+
+static void heap_push(uint32_t ci)
+{
+	uint32_t i = mg.n_heap++;
+	mg.heap[i] = ci;
+	while (i && mg.c[mg.heap[(i - 1) / 2]].key > mg.c[mg.heap[i]].key) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static uint32_t heap_pop(void)
+{
+	uint32_t top = mg.heap[0];
+	mg.heap[0] = mg.heap[--mg.n_heap];
+	for (uint32_t i = 0;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < mg.n_heap && mg.c[mg.heap[l]].key < mg.c[mg.heap[m]].key)
+			m = l;
+		if (r < mg.n_heap && mg.c[mg.heap[r]].key < mg.c[mg.heap[m]].key)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(i, m);
+		i = m;
+	}
+	return top;
+}
+
+/* mg_reserve() : room for n cursors. @return false when mmap fails. */
+static bool mg_reserve(uint32_t n)
+{
+	if (n <= mg.cap)
+		return true;
+	uint32_t cap = mg.cap ? mg.cap : 64;
+	while (cap < n)
+		cap *= 2;
+	size_t bytes = (size_t)cap * (sizeof(struct cursor) + sizeof(uint32_t));
+	void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return false;
+	if (mg.c)
+		munmap(mg.c, (size_t)mg.cap * (sizeof(struct cursor) + sizeof(uint32_t)));
+	mg.c = m;
+	mg.heap = (uint32_t *)(mg.c + cap);
+	mg.cap = cap;
+	return true;
+}
+
+/* ev_of() : the event a cursor's current record (or realloc half) stands for. */
+static void ev_of(const struct cursor *c, const struct ev_hdr *h, struct enc_ev *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->tid = c->t->tid;
+	e->ts = c->key;
 	switch (h->type) {
 	case EV_ALLOC: {
-		const struct ev_alloc *e = (const void *)h;
-		live_alloc(e->ptr, e->size, h->aux, e->ts);
+		const struct ev_alloc *a = (const void *)h;
+		e->type = ITF_EV_ALLOC;
+		e->ptr = a->ptr;
+		e->size = a->size;
+		e->stack = h->aux;
 		break;
 	}
-	case EV_FREE: {
-		const struct ev_free *e = (const void *)h;
+	case EV_FREE:
+		e->type = ITF_EV_FREE;
+		e->ptr = ((const struct ev_free *)h)->ptr;
+		break;
+	case EV_REALLOC: {
+		const struct ev_realloc *r = (const void *)h;
+		e->type = c->half ? ITF_EV_REALLOC : ITF_EV_FREE;
+		e->ptr = c->half ? r->new_ : r->old;
+		e->size = r->size;
+		e->stack = h->aux;
+		break;
+	}
+	default: {
+		const struct ev_generic *g = (const void *)h;
+		e->type = (uint8_t)h->type;
+		e->payload = g->payload;
+		e->payload_len = h->aux <= EV_GENERIC_MAX_PAYLOAD ? h->aux : 0;
+		break;
+	}
+	}
+}
+
+/* live_apply() : keep the live heap (live.c) in step with the allocation events. */
+static inline void live_apply(const struct enc_ev *e)
+{
+	switch (e->type) {
+	case ITF_EV_ALLOC:
+	case ITF_EV_REALLOC:
+		live_alloc(e->ptr, e->size, e->stack, e->ts);
+		break;
+	case ITF_EV_FREE:
 		live_free(e->ptr, e->ts);
 		break;
-	}
-	case EV_REALLOC: {
-		const struct ev_realloc *e = (const void *)h;
-		live_realloc(e->old, e->ts, e->new_, e->size, h->aux, e->ts2);
-		break;
-	}
 	default:
 		break;
 	}
 }
 
-/* encode_ring() : turn t's committed records [from, to) into THREAD records. */
-static void encode_ring(struct tstate *t, uint64_t from, uint64_t to)
+/* merge_events() : emit, in timestamp order, every pending event below cutoff; the
+ * cursors' positions say how far each ring was consumed. */
+static void merge_events(uint64_t cutoff)
 {
 	struct enc_state st;
 	bool open = false;
-	for (uint64_t pos = from; pos < to;) {
-		const struct ev_hdr *h = (const struct ev_hdr *)(t->ring + (pos & t->mask));
-		if (h->type == EV_PAD) {
-			pos += h->aux;
-			continue;
-		}
-		if (room(enc_max(h)) || !open || wr.sec_off == 0) {
-			sec_begin(ITF_SEC_THREAD, t->tid, enc_section_start(&st, h));
+	while (mg.n_heap) {
+		uint32_t ci = heap_pop();
+		struct cursor *c = &mg.c[ci];
+		if (c->key >= cutoff)
+			continue; /* this ring waits for the next drain from here on */
+		const struct ev_hdr *h = cur_record(c);
+		struct enc_ev e;
+		ev_of(c, h, &e);
+		live_apply(&e);
+		if (room(enc_max(&e)) || !open || wr.sec_off == 0 ||
+		    wr.sec_kind != ITF_SEC_EVENTS) {
+			sec_begin(ITF_SEC_EVENTS, 0, enc_section_start(&st, e.ts));
 			open = true;
 		}
-		live_apply(h);
-		uint8_t *p = wr.stage + wr.used;
-		uint8_t *e = enc_event(&st, h, p);
-		IC_ASSERT(e != p);
-		if (e != p) {
-			wr.used = (size_t)(e - wr.stage);
-			wr.sec_records++;
-			wr.events++;
+		uint8_t *end = enc_event(&st, &e, wr.stage + wr.used, &wr.sec_records);
+		wr.used = (size_t)(end - wr.stage);
+		wr.events++;
+		if (h->type == EV_REALLOC && !c->half) {
+			c->half = 1; /* the allocation half comes at its own time */
+		} else {
+			c->half = 0;
+			c->pos += h->len ? h->len : 8; /* len is never 0 for our records */
 		}
-		if (IC_UNLIKELY(h->len == 0))
-			break; /* never happens: our own rings; stop rather than loop */
-		pos += h->len;
+		if (cur_key(c))
+			heap_push(ci);
 	}
 	sec_end();
 }
@@ -560,7 +696,7 @@ static const char *exec_path;
 static void drain(bool final)
 {
 	uint64_t now_ns = clk_mono_ns();
-	wr.emit_ts = clk_now();
+	wr.emit_ts = clk_fenced(); /* the cutoff: read before any ring position */
 	ch_begin();
 	if (!wr.header_done) {
 		meta_header();
@@ -576,31 +712,53 @@ static void drain(bool final)
 	meta_strings();
 	meta_stacks();
 	bool housekeeping = now_ns - wr.last_housekeeping_ns >= COUNTERS_EVERY_NS;
-	for (struct tstate *t = tls_first(); t; t = t->next) {
+	uint32_t n = 0;
+	for (struct tstate *t = tls_first(); t; t = t->next)
+		n++;
+	if (!mg_reserve(n))
+		n = 0; /* out of memory for the merge: nothing moves this round */
+	uint32_t nc = 0;
+	mg.n_heap = 0;
+	for (struct tstate *t = tls_first(); t && nc < n; t = t->next) {
 		uint32_t state = atomic_load_explicit(&t->state, memory_order_acquire);
 		if (state == TS_FREE)
 			continue;
 		/* A thread that exited without our key destructor running last: once the
 		 * kernel says it is gone, its last commit is final. */
-		if (state == TS_ACTIVE && housekeeping && thread_gone(t->tid))
+		if (state == TS_ACTIVE && housekeeping && thread_gone(t->tid)) {
+			atomic_store_explicit(&t->state, TS_EXITED, memory_order_relaxed);
 			state = TS_EXITED;
-		uint64_t to = atomic_load_explicit(&t->committed, memory_order_acquire);
-		uint64_t from = atomic_load_explicit(&t->consumed, memory_order_relaxed);
-		if (!t->announced && (to != from || state == TS_ACTIVE)) {
+		}
+		struct cursor *c = &mg.c[nc];
+		c->t = t;
+		c->to = atomic_load_explicit(&t->committed, memory_order_acquire);
+		c->pos = atomic_load_explicit(&t->consumed, memory_order_relaxed);
+		c->half = t->half;
+		if (!t->announced && (c->to != c->pos || state == TS_ACTIVE)) {
 			meta_thread(t->tid, 1, wr.emit_ts);
 			t->announced = 1;
 		}
-		if (to != from) {
-			encode_ring(t, from, to);
-			atomic_store_explicit(&t->consumed, to, memory_order_release);
+		if (cur_key(c))
+			heap_push(nc);
+		nc++;
+	}
+	merge_events(final ? UINT64_MAX : wr.emit_ts);
+	for (uint32_t i = 0; i < nc; i++) {
+		struct cursor *c = &mg.c[i];
+		struct tstate *t = c->t;
+		if (c->pos != atomic_load_explicit(&t->consumed, memory_order_relaxed)) {
+			atomic_store_explicit(&t->consumed, c->pos, memory_order_release);
 			atomic_fetch_add_explicit(&t->consumed_seq, 1, memory_order_release);
 			if (atomic_load_explicit(&t->waiting, memory_order_seq_cst))
 				futex_wake_all(&t->consumed_seq);
 		}
-		if (state == TS_EXITED) {
+		t->half = c->half;
+		/* an exited thread's entry is recycled once everything it wrote is out */
+		if (atomic_load_explicit(&t->state, memory_order_acquire) == TS_EXITED &&
+		    c->pos == c->to && !c->half) {
 			meta_thread(t->tid, 2, clk_now());
 			t->announced = 0;
-			t->head = to;
+			t->head = c->to;
 			atomic_store_explicit(&t->state, TS_FREE, memory_order_release);
 		}
 	}

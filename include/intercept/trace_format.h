@@ -28,25 +28,17 @@
  * flight-recorder bound, INTERCEPT_MAX_MB).
  *
  * ORDER
- *   Events within one THREAD section, and the sections of one thread across chunks, are in
- *   that thread's program order and in non-decreasing timestamp order. Across threads there
- *   is no order in the file (perf's rule); readers merge by timestamp. A chunk's emit_ts is
- *   the writer's clock when it began collecting the chunk: every event that is not in this
- *   chunk or an earlier one was committed after emit_ts, so its timestamp is >= emit_ts
- *   minus the time between the event's clock read and its commit (normally well under a
- *   microsecond; a thread preempted inside a hook can make it longer). Readers use emit_ts
- *   as a watermark with a slack (docs/design.md, "Ordering").
+ *   The EVENTS sections of a file, read in file order, are one causally consistent stream of
+ *   every thread's events (see EVENTS below). A chunk's emit_ts is the writer's clock when
+ *   it began the drain that made the chunk; every event of that drain has a timestamp below
+ *   it, except those of threads preempted between their clock read and their commit.
  *
  * RECORDS
- *   A section's payload is a sequence of records. Every record starts with a one-byte type.
- *   - Types 0x01..0x1f are *hot* records: their grammar is fixed by the format version and
- *     they carry no length (one byte per event matters here). A reader that meets an
- *     unknown hot type must stop decoding the section and report corruption.
- *   - Types 0x20..0xff carry, right after the type byte, a varint payload length; a reader
- *     skips the ones it does not know.
- *   Integers inside records are LEB128 varints (u = unsigned, s = zigzag-signed) unless the
- *   table says otherwise. A string is a varint length followed by that many bytes (not
- *   NUL-terminated, not necessarily UTF-8).
+ *   A section's payload is a sequence of records; each kind of section says how a record's
+ *   first byte tells its type and length (META: type, then a varint length; EVENTS: hot
+ *   records with no length, or length-prefixed ones). Integers inside records are LEB128
+ *   varints (u = unsigned, s = zigzag-signed) unless the table says otherwise. A string is a
+ *   varint length followed by that many bytes (not NUL-terminated, not necessarily UTF-8).
  *
  * TIME
  *   Timestamps are raw clock units of the clock named in the header (TSC ticks or
@@ -112,7 +104,7 @@ _Static_assert(sizeof(struct itf_chunk_hdr) == 32, "itf_chunk_hdr is 32 bytes");
 
 enum itf_sec_kind {
 	ITF_SEC_META = 1,   /* writer-made records: header, definitions, clock, counters */
-	ITF_SEC_THREAD = 2, /* one thread's events, in its program order */
+	ITF_SEC_EVENTS = 2, /* events of any threads, in causal order (see below) */
 };
 
 /* struct itf_sec_hdr: precedes every section payload. Unknown kinds are skipped by size.
@@ -120,55 +112,71 @@ enum itf_sec_kind {
  * 0      2    kind (enum itf_sec_kind)
  * 2      2    flags, reserved, 0
  * 4      4    payload size in bytes, after this header
- * 8      4    tid (THREAD: kernel thread id; META: 0)
+ * 8      4    reserved, 0
  * 12     4    n_records in the payload (readers check it)
- * 16     8    ts_base: the first record's timestamp delta is taken from this (THREAD);
+ * 16     8    ts_base: the first record's timestamp delta is taken from this (EVENTS);
  *             0 for META, whose records carry absolute timestamps */
 struct itf_sec_hdr {
 	uint16_t kind;
 	uint16_t flags;
 	uint32_t size;
-	uint32_t tid;
+	uint32_t reserved;
 	uint32_t n_records;
 	uint64_t ts_base;
 };
 _Static_assert(sizeof(struct itf_sec_hdr) == 24, "itf_sec_hdr is 24 bytes");
 
-/* ---- THREAD section records --------------------------------------------------------------
- * Each THREAD section keeps two running values, reset at the section start:
- *   ts   = ts_base; every record's first field dts (u) adds to it.
- *   ptr  = 0;       pointer fields are zigzag deltas (s) from it, and update it.
+/* ---- EVENTS section records ---------------------------------------------------------------
+ * ONE STREAM. An EVENTS section holds the events of all threads in an order the writer
+ * makes causally consistent for every address: a block is always freed before it is
+ * allocated again, whichever threads do it, and readers process records in file order
+ * without reordering (docs/design.md, "One causal stream"). Within a thread, events are in
+ * program order. Timestamps follow the stream but may step back slightly (an event whose
+ * thread was preempted between reading the clock and publishing it lands in a later
+ * drain), hence signed deltas.
  *
- * Hot records (no length byte):
+ * Running values, reset at the start of every section:
+ *   ts        = ts_base; every event's dts (s) adds to it.
+ *   slot[0..7]: thread slots, unbound until a BIND record binds them to a thread id; each
+ *             has its own running pointer ptr[slot] = 0, reset by BIND. Pointer fields are
+ *             zigzag deltas (s) from the slot's running pointer and update it.
  *
- * ITF_EV_ALLOC 0x01  an allocation returned ptr (malloc, calloc, memalign family, valloc,
- *                    pvalloc, realloc(NULL, n)). The timestamp is read after the real call.
- *   u dts | s dptr (ptr - running ptr; ptr becomes running) | u size (bytes requested)
- *   | u stack (stack id, 0 = unknown)
+ * The first byte b of a record says what it is:
+ *   b & 0x80     a hot record (no length): slot = (b >> 4) & 7, type = b & 0x0f.
+ *   0x20..0x7f   a length-prefixed event: b | u len | u slot | s dts | payload (len counts
+ *                everything after itself). Readers skip types they do not know.
+ *   other values are invalid (corrupt).
  *
- * ITF_EV_FREE 0x02   ptr is about to be freed (free, realloc(p, 0)). The timestamp is read
- *                    before the real call, so a block handed to another thread is always
- *                    freed before it is allocated again, in timestamp order.
- *   u dts | s dptr
+ * Hot types:
+ * ITF_EV_ALLOC 1    an allocation returned ptr (malloc, calloc, memalign family, valloc,
+ *                   pvalloc, realloc(NULL, n)). The timestamp is read after the real call.
+ *   s dts | s dptr | u size (bytes requested) | u stack (stack id, 0 = unknown)
+ * ITF_EV_FREE 2     ptr is about to be freed (free, realloc(p, 0), and the old block of a
+ *                   realloc). The timestamp is read before the real call.
+ *   s dts | s dptr
+ * ITF_EV_REALLOC 3  the allocation half of realloc(old, size) returning ptr: its free half
+ *                   (a FREE of old, timestamped before the real call) precedes it in the
+ *                   stream, possibly with other threads' events in between. old == ptr
+ *                   when the block was resized in place.
+ *   s dts | s dptr | u size | u stack
+ * ITF_EV_BIND 4     from here on in this section, this record's slot means thread tid.
+ *   u tid
  *
- * ITF_EV_REALLOC 0x03  realloc(old, size) returned new (old != NULL, new != NULL). Two
- *                    timestamps: the free of old (read before the real call) and the
- *                    allocation of new (read after it). old == new when grown in place.
- *   u dts (the free's) | u dts2 (the allocation's, minus the free's) | s dold (old -
- *   running) | s dnew (new - old; new becomes running) | u size | u stack
- *
- * Length-prefixed records (type, u len, payload): 0x20..0x3f are reserved for hook events
- * (SQL executions, HTTP transfers, lock waits); each hook's issue defines its own here.
+ * Length-prefixed event types 0x20..0x3f are the hooks' (each hook's issue defines its
+ * records here): sqlite 0x20-0x27, curl 0x28-0x2f, locks 0x30-0x37.
  */
 enum itf_ev_type {
-	ITF_EV_ALLOC = 0x01,
-	ITF_EV_FREE = 0x02,
-	ITF_EV_REALLOC = 0x03,
-	ITF_EV_HOT_LAST = 0x1f, /* hot types end here; the rest carry a length */
+	ITF_EV_ALLOC = 0x1,
+	ITF_EV_FREE = 0x2,
+	ITF_EV_REALLOC = 0x3,
+	ITF_EV_BIND = 0x4,
 };
+#define ITF_EV_HOT 0x80u	/* bit set in the first byte of every hot record */
+#define ITF_EV_SLOTS 8u		/* thread slots per EVENTS section */
+#define ITF_EV_HOT_BYTE(type, slot) ((uint8_t)(ITF_EV_HOT | ((slot) << 4) | (type)))
 
 /* ---- META section records ----------------------------------------------------------------
- * All length-prefixed: type, u len, payload. Fields in order:
+ * All length-prefixed: type (0x40..0x7f), u len, payload. Fields in order:
  *
  * ITF_META_HEADER 0x40   first record of the first chunk; written once.
  *   u version (ITF_VERSION) | u pid | u ppid | u clock (enum itf_clock) | u ts_shift

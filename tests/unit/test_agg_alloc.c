@@ -11,8 +11,8 @@
 
 static void ev(struct agg_alloc *a, uint8_t type, uint64_t ts, uint64_t ptr, uint64_t size)
 {
-	struct ord_event e = {.type = type, .tid = 1, .stack = 1, .ts = ts, .ts2 = ts,
-			      .ptr = ptr, .size = size};
+	struct ord_event e = {.type = type, .tid = 1, .stack = 1, .ts = ts, .ptr = ptr,
+			      .size = size};
 	EXPECT_EQ(agg_alloc_event(a, &e), 0);
 }
 
