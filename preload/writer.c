@@ -502,6 +502,7 @@ static void meta_counters(uint64_t ts)
 
 struct cursor {
 	struct tstate *t;
+	uint32_t state;	  /* the thread's state, read before `to` (so EXITED means `to` is final) */
 	uint64_t pos, to; /* next record, end of what was committed when the drain began */
 	uint64_t key;	  /* the next event's timestamp */
 	uint32_t half;	  /* 1: the record at pos is a REALLOC whose FREE half is out */
@@ -731,6 +732,7 @@ static void drain(bool final)
 		}
 		struct cursor *c = &mg.c[nc];
 		c->t = t;
+		c->state = state;
 		c->to = atomic_load_explicit(&t->committed, memory_order_acquire);
 		c->pos = atomic_load_explicit(&t->consumed, memory_order_relaxed);
 		c->half = t->half;
@@ -753,9 +755,10 @@ static void drain(bool final)
 				futex_wake_all(&t->consumed_seq);
 		}
 		t->half = c->half;
-		/* an exited thread's entry is recycled once everything it wrote is out */
-		if (atomic_load_explicit(&t->state, memory_order_acquire) == TS_EXITED &&
-		    c->pos == c->to && !c->half) {
+		/* An exited thread's entry is recycled once everything it wrote is out. Only the
+		 * state read before `to` counts: a thread that exits during the merge may have
+		 * committed past `to`, and waits for the next drain. */
+		if (c->state == TS_EXITED && c->pos == c->to && !c->half) {
 			meta_thread(t->tid, 2, clk_now());
 			t->announced = 0;
 			t->head = c->to;
