@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "agg_alloc.h"
+#include "agg_http.h"
 #include "order.h"
 #include "sym.h"
 #include "trace.h"
@@ -45,6 +46,7 @@ struct report {
 	struct trace tr;
 	struct order ord;
 	struct agg_alloc alloc;
+	struct agg_http http; /* agg_http.c: HTTP transfers by endpoint */
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;
