@@ -35,6 +35,11 @@ target_include_directories(test_agg_alloc PRIVATE ${T}/unit)
 target_link_libraries(test_agg_alloc PRIVATE intercept_analyzer)
 add_test(NAME unit_agg_alloc COMMAND test_agg_alloc)
 
+add_executable(test_http ${T}/unit/test_http.c)
+target_include_directories(test_http PRIVATE ${T}/unit)
+target_link_libraries(test_http PRIVATE intercept_analyzer)
+add_test(NAME unit_http COMMAND test_http)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
