@@ -19,6 +19,8 @@
 #define SETUP_MIN_REQUESTS 5   /* no-reuse finding: at least this many requests ... */
 #define SETUP_FRESH_PCT 90     /* ... of which this share opened a new connection */
 #define SETUP_DOMINANT_PCT 50  /* or set-up (DNS + connect + TLS) is this share of the time */
+#define SETUP_POOR_REUSE_PCT 50 /* either way, at least this share opened a connection (one
+				   connection for many fast requests is reuse working) */
 #define DNS_AVG_NS 20000000ull /* slow DNS: 20 ms per request on average ... */
 #define DNS_SHARE_PCT 20       /* ... or this share of the endpoint's time ... */
 #define DNS_SHARE_MIN_NS 10000000ull /* ... when that is at least 10 ms */
@@ -513,6 +515,7 @@ static int endpoint_findings(struct agg_http *a, enum http_finding_kind kind)
 				sb_printf(&m, ", other x%llu", (unsigned long long)ep->err_other);
 			f.count = ep->errors;
 		} else if (kind == HTTP_F_CONNECTION_SETUP && ep->requests &&
+			   ep->fresh_requests * 100 >= ep->requests * SETUP_POOR_REUSE_PCT &&
 			   ((ep->requests >= SETUP_MIN_REQUESTS &&
 			     ep->fresh_requests * 100 >= ep->requests * SETUP_FRESH_PCT) ||
 			    (ep->requests >= 2 && setup * 100 >= ep->total_ns * SETUP_DOMINANT_PCT &&

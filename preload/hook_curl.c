@@ -24,6 +24,7 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@
 #include "hook.h"
 #include "intercept/trace_format.h"
 #include "intercept/url.h"
+#include "modules.h"
 #include "record.h"
 #include "resolve.h"
 #include "stack.h"
@@ -54,26 +56,12 @@ static const char *const cu_names[CU_N] = {
 	"curl_version_info",
 };
 
-/* Sonames tried with RTLD_NOLOAD when RTLD_NEXT finds nothing: a libcurl loaded into a
- * local scope (dlopen RTLD_LOCAL, e.g. by a Python extension) is invisible to RTLD_NEXT, the
- * way python's _sqlite3 hides libsqlite3 (NOTES). Debian ships three builds. */
-static const char *const cu_sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4",
-					 "libcurl-nss.so.4", "libcurl.so"};
-
-/* The real functions, all from one library. Written (the same values) by whichever threads
- * resolve concurrently, read by every hook: relaxed atomics, published by cu_state. */
-static _Atomic(void *) cu_fn[CU_N];
-static _Atomic unsigned cu_version; /* LIBCURL_VERSION_NUM of the real library */
-static _Atomic int cu_state;	    /* 0 unresolved (retried on every call), 2 resolved */
-
 typedef CURLcode (*easy_perform_fn)(CURL *);
 typedef CURLcode (*easy_getinfo_fn)(CURL *, CURLINFO, ...);
 typedef CURLMcode (*multi_handle_fn)(CURLM *, CURL *);
 typedef CURLMsg *(*multi_info_read_fn)(CURLM *, int *);
 typedef CURLMcode (*multi_cleanup_fn)(CURLM *);
 typedef curl_version_info_data *(*version_info_fn)(CURLversion);
-
-#define REAL(idx, type) ((type)atomic_load_explicit(&cu_fn[idx], memory_order_relaxed))
 
 /* Version thresholds (LIBCURL_VERSION_NUM) of the CURLINFO values we read. */
 #define CU_V_SIZE_T 0x073700u	  /* 7.55.0: SIZE_DOWNLOAD_T, SIZE_UPLOAD_T */
@@ -87,48 +75,219 @@ typedef curl_version_info_data *(*version_info_fn)(CURLversion);
 #define CU_INFO_QUEUE_TIME_T ((CURLINFO)(CURLINFO_OFF_T + 65))
 #define CU_INFO_POSTTRANSFER_TIME_T ((CURLINFO)(CURLINFO_OFF_T + 67))
 
-/* is_own() : is f one of our own functions (a lookup that found the hook itself)? */
+/* ---- the real libcurl, per caller --------------------------------------------------------
+ * Debian ships three libcurl builds (libcurl.so.4 with OpenSSL, libcurl-gnutls.so.4,
+ * libcurl-nss.so.4) with the same function names under different symbol versions, made to
+ * coexist in one process. Our unversioned definitions interpose all of them, so each call
+ * must go back to the build its caller was linked with: a handle made by one build handed
+ * to another crashes (measured: a program linked with libcurl.so.4 that dlopens a plugin
+ * linked with libcurl-gnutls.so.4 segfaulted while every call went to the definition
+ * RTLD_NEXT finds). The build is found from the caller's return address: the module it lies
+ * in, then dlsym on that module's own handle, which searches the module and its
+ * dependencies breadth first - the module's libcurl, or libcurl itself for its own PLT
+ * calls - and never the global scope where the preload sits. The main program's handle is
+ * the global scope, so for it (and for a module whose dependencies hold no libcurl) the
+ * default build is used: the one RTLD_NEXT finds, else one found by soname with
+ * RTLD_NOLOAD (a libcurl loaded into a local scope is invisible to RTLD_NEXT, the way
+ * python's _sqlite3 hides libsqlite3; NOTES). Module ranges are cached behind a seqlock
+ * per entry and keyed by the module generation (a dlclose invalidates them): the fast path
+ * is a few compares. Each build found is pinned with a handle that is never closed, so no
+ * pointer can dangle after the application unloads it. */
+struct cu_lib {
+	void *fn[CU_N];
+	unsigned version; /* LIBCURL_VERSION_NUM (curl_version_info) */
+	_Atomic int ready; /* fn and version written (release) */
+};
+
+#define CU_LIBS 8
+static struct cu_lib cu_libs[CU_LIBS];
+static _Atomic uint32_t cu_n_libs; /* slots claimed (may pass CU_LIBS: then full) */
+static _Atomic(struct cu_lib *) cu_default;
+
+/* Sonames tried with RTLD_NOLOAD when RTLD_NEXT finds no libcurl. */
+static const char *const cu_sonames[] = {"libcurl.so.4", "libcurl-gnutls.so.4",
+					 "libcurl-nss.so.4", "libcurl.so"};
+
+struct cu_caller {
+	_Atomic uint32_t seq; /* 0 empty; odd while being written; even and > 0 valid */
+	_Atomic uint32_t gen; /* mod_gen when cached */
+	_Atomic uintptr_t lo, hi; /* the calling module's range */
+	_Atomic(struct cu_lib *) lib;
+};
+
+#define CU_CALLERS 16
+static struct cu_caller cu_callers[CU_CALLERS];
+static _Atomic uint32_t cu_caller_next; /* round-robin replacement */
+
+/* is_own() : is f inside the preload (a lookup that found the hook itself)? */
 static bool is_own(void *f)
 {
 	Dl_info a, b;
 	return dladdr(f, &a) && dladdr((void *)&is_own, &b) && a.dli_fbase == b.dli_fbase;
 }
 
-/* cu_resolve() : find libcurl and every real function, once it is loaded. The library is
- * the one RTLD_NEXT finds, else one found by soname with RTLD_NOLOAD; every symbol is then
- * looked up in that library's own handle, so the set is consistent. The handle is kept: it
- * pins libcurl, so the pointers can never dangle after the application dlcloses it.
- * @return true when resolved. Runs with the guard at 2 (dlopen and dlsym allocate). */
-static IC_NOINLINE bool cu_resolve(void)
+static void close_handle(void *h)
 {
-	if (atomic_load_explicit(&cu_state, memory_order_acquire) == 2)
-		return true;
+	if (!real_dlclose)
+		resolve_all();
+	if (real_dlclose)
+		real_dlclose(h);
+}
+
+/* lib_intern() : the cu_lib for the function set f, added (and pinned) when new.
+ * @return NULL when CU_LIBS builds are known already. */
+static struct cu_lib *lib_intern(void *const f[CU_N])
+{
+	uint32_t n = atomic_load_explicit(&cu_n_libs, memory_order_acquire);
+	for (uint32_t i = 0; i < n && i < CU_LIBS; i++)
+		if (atomic_load_explicit(&cu_libs[i].ready, memory_order_acquire) &&
+		    cu_libs[i].fn[CU_EASY_PERFORM] == f[CU_EASY_PERFORM])
+			return &cu_libs[i];
+	uint32_t i = atomic_fetch_add_explicit(&cu_n_libs, 1, memory_order_acq_rel);
+	if (i >= CU_LIBS)
+		return NULL;
+	struct cu_lib *L = &cu_libs[i];
+	memcpy(L->fn, f, sizeof(L->fn));
+	curl_version_info_data *v = ((version_info_fn)f[CU_VERSION_INFO])(CURLVERSION_NOW);
+	L->version = v ? v->version_num : 0;
+	Dl_info info;
+	if (dladdr(f[CU_EASY_PERFORM], &info) && info.dli_fname)
+		(void)dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY); /* the pin: never closed */
+	atomic_store_explicit(&L->ready, 1, memory_order_release);
+	return L;
+}
+
+/* lib_from() : the libcurl that dlsym finds through handle h, or NULL. */
+static struct cu_lib *lib_from(void *h)
+{
+	void *f[CU_N];
+	for (int i = 0; i < CU_N; i++) {
+		f[i] = dlsym(h, cu_names[i]);
+		if (!f[i] || is_own(f[i]))
+			return NULL;
+	}
+	return lib_intern(f);
+}
+
+static struct cu_lib *default_lib(void)
+{
+	struct cu_lib *L = atomic_load_explicit(&cu_default, memory_order_acquire);
+	if (L)
+		return L;
+	L = lib_from(RTLD_NEXT);
+	for (size_t i = 0; !L && i < IC_ARRAY_LEN(cu_sonames); i++) {
+		void *h = dlopen(cu_sonames[i], RTLD_NOLOAD | RTLD_LAZY);
+		if (h) {
+			L = lib_from(h);
+			close_handle(h);
+		}
+	}
+	if (L)
+		atomic_store_explicit(&cu_default, L, memory_order_release);
+	return L;
+}
+
+struct mod_find {
+	uintptr_t addr, lo, hi;
+	bool found;
+	char name[1024];
+};
+
+static int mod_find_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	struct mod_find *m = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	bool in = false;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		in |= m->addr >= a && m->addr < a + ph->p_memsz;
+		lo = a < lo ? a : lo;
+		hi = a + ph->p_memsz > hi ? a + ph->p_memsz : hi;
+	}
+	if (!in)
+		return 0;
+	m->lo = lo;
+	m->hi = hi;
+	m->found = true;
+	size_t n = info->dlpi_name ? strnlen(info->dlpi_name, sizeof(m->name) - 1) : 0;
+	memcpy(m->name, info->dlpi_name ? info->dlpi_name : "", n);
+	m->name[n] = '\0';
+	return 1;
+}
+
+static void cache_put(uintptr_t lo, uintptr_t hi, uint32_t gen, struct cu_lib *L)
+{
+	uint32_t i = atomic_fetch_add_explicit(&cu_caller_next, 1, memory_order_relaxed) %
+		     CU_CALLERS;
+	struct cu_caller *c = &cu_callers[i];
+	uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
+	if ((s & 1) || !atomic_compare_exchange_strong_explicit(&c->seq, &s, s + 1,
+								memory_order_acq_rel,
+								memory_order_relaxed))
+		return; /* another thread is writing it: leave it uncached */
+	atomic_store_explicit(&c->gen, gen, memory_order_relaxed);
+	atomic_store_explicit(&c->lo, lo, memory_order_relaxed);
+	atomic_store_explicit(&c->hi, hi, memory_order_relaxed);
+	atomic_store_explicit(&c->lib, L, memory_order_relaxed);
+	atomic_store_explicit(&c->seq, s + 2, memory_order_release);
+}
+
+/* lib_slow() : find the calling module's libcurl, and cache it. Guard at 2 (dlopen, dlsym
+ * and dladdr allocate); errno preserved. */
+static IC_NOINLINE struct cu_lib *lib_slow(uintptr_t ra, uint32_t gen)
+{
 	int e = errno;
 	uint8_t saved = ic_tls.in_hook;
 	ic_tls.in_hook = 2;
-	void *lib = NULL, *f[CU_N];
-	Dl_info info;
-	void *probe = dlsym(RTLD_NEXT, "curl_easy_getinfo");
-	if (probe && dladdr(probe, &info) && info.dli_fname && info.dli_fname[0])
-		lib = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
-	for (size_t i = 0; !lib && !probe && i < IC_ARRAY_LEN(cu_sonames); i++)
-		lib = dlopen(cu_sonames[i], RTLD_NOLOAD | RTLD_LAZY);
-	bool ok = lib || probe;
-	for (int i = 0; ok && i < CU_N; i++) {
-		f[i] = dlsym(lib ? lib : RTLD_NEXT, cu_names[i]);
-		ok = f[i] && !is_own(f[i]);
+	struct mod_find m = {.addr = ra};
+	struct cu_lib *L = NULL;
+	dl_iterate_phdr(mod_find_cb, &m);
+	if (m.found && m.name[0]) { /* "" is the main program: its handle is the global scope */
+		void *h = dlopen(m.name, RTLD_NOLOAD | RTLD_LAZY);
+		if (h) {
+			L = lib_from(h);
+			close_handle(h);
+		}
 	}
-	if (ok) {
-		curl_version_info_data *v = ((version_info_fn)f[CU_VERSION_INFO])(CURLVERSION_NOW);
-		atomic_store_explicit(&cu_version, v ? v->version_num : 0, memory_order_relaxed);
-		for (int i = 0; i < CU_N; i++)
-			atomic_store_explicit(&cu_fn[i], f[i], memory_order_relaxed);
-		atomic_store_explicit(&cu_state, 2, memory_order_release);
-	}
+	if (!L)
+		L = default_lib();
+	if (L && m.found)
+		cache_put(m.lo, m.hi, gen, L);
 	ic_tls.in_hook = saved;
 	errno = e;
-	return ok;
+	return L;
 }
+
+/*! cu_lib_for() : the libcurl build that the code at return address ra was linked with.
+ * @return NULL when no libcurl is loaded (the caller then fails as libcurl would without
+ * the feature). */
+static inline struct cu_lib *cu_lib_for(const void *ra)
+{
+	uintptr_t a = (uintptr_t)ra;
+	uint32_t gen = atomic_load_explicit(&mod_gen, memory_order_relaxed);
+	for (uint32_t i = 0; i < CU_CALLERS; i++) {
+		struct cu_caller *c = &cu_callers[i];
+		uint32_t s = atomic_load_explicit(&c->seq, memory_order_acquire);
+		if (s == 0 || (s & 1))
+			continue;
+		uintptr_t lo = atomic_load_explicit(&c->lo, memory_order_relaxed);
+		uintptr_t hi = atomic_load_explicit(&c->hi, memory_order_relaxed);
+		uint32_t g = atomic_load_explicit(&c->gen, memory_order_relaxed);
+		struct cu_lib *L = atomic_load_explicit(&c->lib, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&c->seq, memory_order_relaxed) != s)
+			continue;
+		if (a >= lo && a < hi && g == gen)
+			return L;
+	}
+	return lib_slow(a, gen);
+}
+
+#define CU_FN(L, idx, type) ((type)(L)->fn[idx])
 
 /* ---- per-thread state ------------------------------------------------------------------- */
 
@@ -248,9 +407,9 @@ static curl_off_t dbl_or_0(easy_getinfo_fn gi, CURL *h, CURLINFO what, double sc
 	return gi(h, what, &v) == CURLE_OK && v > 0 ? (curl_off_t)(v * scale) : 0;
 }
 
-/* cu_getinfo() : what libcurl knows about the finished transfer on h. Older libraries lack
- * some CURLINFO values (cu_version says which): those stay 0 or NULL. */
-static void cu_getinfo(CURL *h, struct cu_info *in)
+/* cu_getinfo() : what libcurl L knows about the finished transfer on h. Older libraries
+ * lack some CURLINFO values (L->version says which): those stay 0 or NULL. */
+static void cu_getinfo(const struct cu_lib *L, CURL *h, struct cu_info *in)
 {
 	static const CURLINFO t_ids[P_N] = {
 		CURLINFO_NAMELOOKUP_TIME_T,    CURLINFO_CONNECT_TIME_T, CURLINFO_APPCONNECT_TIME_T,
@@ -262,8 +421,8 @@ static void cu_getinfo(CURL *h, struct cu_info *in)
 		CURLINFO_PRETRANSFER_TIME, CURLINFO_STARTTRANSFER_TIME, CURLINFO_TOTAL_TIME,
 		CURLINFO_REDIRECT_TIME,
 	};
-	easy_getinfo_fn gi = REAL(CU_EASY_GETINFO, easy_getinfo_fn);
-	unsigned v = atomic_load_explicit(&cu_version, memory_order_relaxed);
+	easy_getinfo_fn gi = CU_FN(L, CU_EASY_GETINFO, easy_getinfo_fn);
+	unsigned v = L->version;
 	memset(in, 0, sizeof(*in));
 	if (gi(h, CURLINFO_EFFECTIVE_URL, &in->url) != CURLE_OK)
 		in->url = NULL;
@@ -305,7 +464,7 @@ static uint32_t intern_cstr(unsigned kind, const char *s, size_t max)
  * start_ts 0: not seen. stack 0: capture this call's stack. Takes and leaves the guard
  * itself; errno is preserved. Can't fail: a record that finds no room is dropped and
  * counted by rec_begin(). */
-static IC_NOINLINE void cu_record(CURL *h, uint64_t ts_end, uint64_t start_ts, uint32_t stack,
+static IC_NOINLINE void cu_record(const struct cu_lib *L, CURL *h, uint64_t ts_end, uint64_t start_ts, uint32_t stack,
 				  CURLcode result, unsigned flags)
 {
 	if (!hook_enter(ITF_HOOK_CURL))
@@ -316,7 +475,7 @@ static IC_NOINLINE void cu_record(CURL *h, uint64_t ts_end, uint64_t start_ts, u
 		goto out;
 	struct cu_info in;
 	ic_tls.in_hook = 2; /* getinfo is libcurl's code: anything it allocates is ours */
-	cu_getinfo(h, &in);
+	cu_getinfo(L, h, &in);
 	ic_tls.in_hook = 1;
 
 	char url[CU_URL_MAX];
@@ -368,20 +527,20 @@ static inline bool cu_active(void)
 
 /* cu_end() : a multi transfer on h ended (seen at ts): record it once, with its start and
  * adding stack when it was tracked. done: CURLMSG_DONE was read (result is valid). */
-static void cu_end(CURLM *m, CURL *h, uint64_t ts, CURLcode result, bool done)
+static void cu_end(const struct cu_lib *L, CURLM *m, CURL *h, uint64_t ts, CURLcode result, bool done)
 {
 	struct cu_xfer *x = atomic_load_explicit(&cu_live, memory_order_relaxed) ? xfer_find(h) :
 										 NULL;
 	unsigned flags = ITF_HTTP_MULTI | (done ? 0 : ITF_HTTP_NO_RESULT);
 	if (x && atomic_load_explicit(&x->multi, memory_order_relaxed) == (uintptr_t)m) {
 		if (x->state == CU_ADDED)
-			cu_record(h, ts, x->start_ts, x->stack, result, flags);
+			cu_record(L, h, ts, x->start_ts, x->stack, result, flags);
 		x->state = CU_DONE;
 		if (!done)
 			xfer_del(x);
 	} else if (done) {
 		/* added before recording began, or the table was full: the end is still known */
-		cu_record(h, ts, 0, 0, result, flags | ITF_HTTP_NO_START);
+		cu_record(L, h, ts, 0, 0, result, flags | ITF_HTTP_NO_START);
 	}
 }
 
@@ -389,12 +548,10 @@ static void cu_end(CURLM *m, CURL *h, uint64_t ts, CURLcode result, bool done)
 
 IC_EXPORT CURLcode curl_easy_perform(CURL *h)
 {
-	easy_perform_fn real = REAL(CU_EASY_PERFORM, easy_perform_fn);
-	if (IC_UNLIKELY(!real)) {
-		if (!cu_resolve())
-			return CURLE_FAILED_INIT; /* no libcurl in the process: as if not built in */
-		real = REAL(CU_EASY_PERFORM, easy_perform_fn);
-	}
+	struct cu_lib *L = cu_lib_for(__builtin_return_address(0));
+	if (IC_UNLIKELY(!L))
+		return CURLE_FAILED_INIT; /* no libcurl in the process */
+	easy_perform_fn real = CU_FN(L, CU_EASY_PERFORM, easy_perform_fn);
 	if (!cu_active())
 		return real(h);
 	uint64_t t0 = clk_before();
@@ -403,18 +560,16 @@ IC_EXPORT CURLcode curl_easy_perform(CURL *h)
 	CURLcode rc = real(h);
 	cu_in_easy = outer;
 	uint64_t t1 = clk_after();
-	cu_record(h, t1, t0, 0, rc, 0);
+	cu_record(L, h, t1, t0, 0, rc, 0);
 	return rc;
 }
 
 IC_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
 {
-	multi_handle_fn real = REAL(CU_MULTI_ADD_HANDLE, multi_handle_fn);
-	if (IC_UNLIKELY(!real)) {
-		if (!cu_resolve())
-			return CURLM_INTERNAL_ERROR;
-		real = REAL(CU_MULTI_ADD_HANDLE, multi_handle_fn);
-	}
+	struct cu_lib *L = cu_lib_for(__builtin_return_address(0));
+	if (IC_UNLIKELY(!L))
+		return CURLM_INTERNAL_ERROR; /* no libcurl in the process */
+	multi_handle_fn real = CU_FN(L, CU_MULTI_ADD_HANDLE, multi_handle_fn);
 	if (h == cu_in_easy || !cu_active())
 		return real(m, h);
 	uint64_t t0 = clk_before();
@@ -437,42 +592,36 @@ IC_EXPORT CURLMcode curl_multi_add_handle(CURLM *m, CURL *h)
 
 IC_EXPORT CURLMsg *curl_multi_info_read(CURLM *m, int *msgs_in_queue)
 {
-	multi_info_read_fn real = REAL(CU_MULTI_INFO_READ, multi_info_read_fn);
-	if (IC_UNLIKELY(!real)) {
-		if (!cu_resolve())
-			return NULL;
-		real = REAL(CU_MULTI_INFO_READ, multi_info_read_fn);
-	}
+	struct cu_lib *L = cu_lib_for(__builtin_return_address(0));
+	if (IC_UNLIKELY(!L))
+		return NULL; /* no libcurl in the process */
+	multi_info_read_fn real = CU_FN(L, CU_MULTI_INFO_READ, multi_info_read_fn);
 	CURLMsg *msg = real(m, msgs_in_queue);
 	if (!msg || msg->msg != CURLMSG_DONE || msg->easy_handle == cu_in_easy || !cu_active())
 		return msg;
-	cu_end(m, msg->easy_handle, clk_after(), msg->data.result, true);
+	cu_end(L, m, msg->easy_handle, clk_after(), msg->data.result, true);
 	return msg;
 }
 
 IC_EXPORT CURLMcode curl_multi_remove_handle(CURLM *m, CURL *h)
 {
-	multi_handle_fn real = REAL(CU_MULTI_REMOVE_HANDLE, multi_handle_fn);
-	if (IC_UNLIKELY(!real)) {
-		if (!cu_resolve())
-			return CURLM_INTERNAL_ERROR;
-		real = REAL(CU_MULTI_REMOVE_HANDLE, multi_handle_fn);
-	}
+	struct cu_lib *L = cu_lib_for(__builtin_return_address(0));
+	if (IC_UNLIKELY(!L))
+		return CURLM_INTERNAL_ERROR; /* no libcurl in the process */
+	multi_handle_fn real = CU_FN(L, CU_MULTI_REMOVE_HANDLE, multi_handle_fn);
 	/* Recorded before the real call, while the handle still holds its transfer's data. */
 	if (h != cu_in_easy && atomic_load_explicit(&cu_live, memory_order_relaxed) &&
 	    cu_active())
-		cu_end(m, h, clk_after(), CURLE_OK, false);
+		cu_end(L, m, h, clk_after(), CURLE_OK, false);
 	return real(m, h);
 }
 
 IC_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
 {
-	multi_cleanup_fn real = REAL(CU_MULTI_CLEANUP, multi_cleanup_fn);
-	if (IC_UNLIKELY(!real)) {
-		if (!cu_resolve())
-			return CURLM_BAD_HANDLE;
-		real = REAL(CU_MULTI_CLEANUP, multi_cleanup_fn);
-	}
+	struct cu_lib *L = cu_lib_for(__builtin_return_address(0));
+	if (IC_UNLIKELY(!L))
+		return CURLM_BAD_HANDLE; /* no libcurl in the process */
+	multi_cleanup_fn real = CU_FN(L, CU_MULTI_CLEANUP, multi_cleanup_fn);
 	/* Handles still attached are detached without curl_multi_remove_handle: end them here.
 	 * A scan of the table, only when something is in it (cleanup is rare). */
 	if (atomic_load_explicit(&cu_live, memory_order_relaxed) && cu_active()) {
@@ -481,7 +630,7 @@ IC_EXPORT CURLMcode curl_multi_cleanup(CURLM *m)
 			uintptr_t k = atomic_load_explicit(&x->key, memory_order_acquire);
 			if (k != CU_EMPTY && k != CU_TOMB &&
 			    atomic_load_explicit(&x->multi, memory_order_relaxed) == (uintptr_t)m)
-				cu_end(m, (CURL *)k, clk_after(), CURLE_OK, false);
+				cu_end(L, m, (CURL *)k, clk_after(), CURLE_OK, false);
 		}
 	}
 	return real(m);

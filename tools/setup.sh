@@ -16,6 +16,7 @@ PKGS=(
 	# the real consumers the format tests feed: go tool pprof, promtool, the sqlite3 shell
 	golang-go prometheus sqlite3
 	curl # the curl command-line tool, profiled by the HTTP tests
+	libcurl3-gnutls # the second libcurl build of the two-builds test
 )
 
 missing=()

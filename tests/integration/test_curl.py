@@ -123,8 +123,9 @@ def test_workload(srv, refused):
                    "slow stack starts at the caller: %s" % fns[:3])
 
     # text report
-    txt = analyze(trace, fmt="text").stdout
+    txt = analyze(trace, "--top", "50", fmt="text").stdout
     expect("HTTP ENDPOINTS" in txt and base + "/items/{id}" in txt, "text has the section")
+    expect(all(f["message"] in txt for f in report["http_findings"]), "text has the findings")
 
     # privacy: no secret anywhere in the decompressed trace or the report
     raw = subprocess.run(["zstd", "-dc", trace], capture_output=True, timeout=60).stdout
@@ -178,6 +179,30 @@ def test_curl_cli(srv):
         expect_eq(multi, 5 if mode == "parallel" else 0, "curl %s interface" % mode)
 
 
+def test_two_builds(srv):
+    """libcurl.so.4 in the program, libcurl-gnutls.so.4 in a dlopen'ed plugin: every call
+    reaches its own build (forwarding all to one build crashed), and all are recorded."""
+    d = tmpdir()
+    trace = os.path.join(d, "two.zst")
+    url = "http://127.0.0.1:%d/two/builds" % srv.port
+    out, err, rc = run_traced([workload("curl_flavours"), workload("libcurl_plugin.so"), url,
+                               "4"], trace, check=False)
+    expect_eq(rc, 0, "two libcurl builds in one process run (%s)" % err.strip()[-300:])
+    if rc:
+        return
+    t = truth_lines(out)[0]
+    expect_eq((t["main_gnutls"], t["plugin_gnutls"]), (0, 1), "the two builds differ")
+    expect_eq(t["ok"], t["requests"], "every transfer of both builds succeeded")
+    report = analyze(trace)
+    e = entry(report, "GET", url)
+    expect(e is not None, "two-builds endpoint present")
+    if e:
+        expect_eq(e["requests"], t["requests"], "two builds: requests")
+        expect_eq(e["errors"], 0, "two builds: errors")
+        expect_eq(e["bytes_received"], t["bytes_received"], "two builds: bytes")
+        expect_eq(e["multi_requests"], t["requests"] // 3, "two builds: multi transfers")
+
+
 def test_no_curl():
     """A program that never uses libcurl: no HTTP section, nothing recorded."""
     d = tmpdir()
@@ -194,6 +219,7 @@ def main():
         test_workload(srv, http_server.closed_port())
         test_query_opt_in(srv)
         test_curl_cli(srv)
+        test_two_builds(srv)
         test_no_curl()
     finally:
         srv.stop()
