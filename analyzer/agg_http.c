@@ -23,7 +23,8 @@
 				   connection for many fast requests is reuse working) */
 #define DNS_AVG_NS 20000000ull /* slow DNS: 20 ms per request on average ... */
 #define DNS_SHARE_PCT 20       /* ... or this share of the endpoint's time ... */
-#define DNS_SHARE_MIN_NS 10000000ull /* ... when that is at least 10 ms */
+#define DNS_SHARE_MIN_NS 10000000ull /* ... when that is at least 10 ms ... */
+#define DNS_MIN_NS 1000000ull	     /* ... and 1 ms per request (microseconds are no lookup) */
 #define SERIAL_MIN 8	       /* serial finding: this many back-to-back requests */
 #define SERIAL_FINDINGS 5      /* serial runs reported (the longest in time) */
 #define STR_NORM_MAX 8192      /* a normalized URL is cut here (the hook keeps 1 KiB) */
@@ -147,14 +148,22 @@ int agg_http_event(void *ctx, const struct ord_event *e)
 	uint64_t nl = f[F_NAMELOOKUP], co = f[F_CONNECT], ac = f[F_APPCONNECT];
 	uint64_t st = f[F_STARTTRANSFER], tot = f[F_TOTAL];
 	uint64_t sent = f[F_POSTTRANSFER] ? f[F_POSTTRANSFER] : f[F_PRETRANSFER];
+	/* Phases partition the total: each is clamped to what the earlier ones left (libcurl's
+	 * stamps can pass the total: file:// reports a name lookup longer than the transfer). */
+	uint64_t left = tot, ph[5] = {nl, co ? sub(co, nl) : 0, ac ? sub(ac, co) : 0,
+				       st ? sub(st, sent) : 0, st ? sub(tot, st) : 0};
+	for (int i = 0; tot && i < 5; i++) {
+		ph[i] = ph[i] < left ? ph[i] : left;
+		left -= ph[i];
+	}
 	struct http_req q = {
 		.end_ts = e->ts,
 		.wall_ticks = f[F_DUR] <= e->ts ? f[F_DUR] : e->ts,
-		.dns_us = nl,
-		.connect_us = co ? sub(co, nl) : 0,
-		.tls_us = ac ? sub(ac, co) : 0,
-		.ttfb_us = st ? sub(st, sent) : 0,
-		.transfer_us = st ? sub(tot, st) : 0,
+		.dns_us = ph[0],
+		.connect_us = ph[1],
+		.tls_us = ph[2],
+		.ttfb_us = ph[3],
+		.transfer_us = ph[4],
 		.redirect_us = f[F_REDIRECT],
 		.total_us = tot,
 		.bytes_down = f[F_DOWN],
@@ -535,7 +544,7 @@ static int endpoint_findings(struct agg_http *a, enum http_finding_kind kind)
 			f.ns = setup;
 		} else if (kind == HTTP_F_SLOW_DNS && ep->requests &&
 			   (ep->dns_ns / ep->requests >= DNS_AVG_NS ||
-			    (ep->dns_ns >= DNS_SHARE_MIN_NS &&
+			    (ep->dns_ns >= DNS_SHARE_MIN_NS && ep->dns_ns / ep->requests >= DNS_MIN_NS &&
 			     ep->dns_ns * 100 >= ep->total_ns * DNS_SHARE_PCT))) {
 			sb_printf(&m, "%s %s: name lookups took %s (%.0f%% of its time, %s per "
 				      "request on average)",
@@ -606,7 +615,9 @@ static int serial_findings(struct agg_http *a, const struct trace *t)
 			if (q->dur_ns > longest)
 				longest = q->dur_ns;
 		}
-		if (j - i >= SERIAL_MIN) {
+		size_t hl = strlen(host);
+		bool network = hl < 3 || strcmp(host + hl - 3, "://"); /* not file:// */
+		if (j - i >= SERIAL_MIN && network) {
 			const struct http_req *ql = &a->reqs.v[v[j - 1].i];
 			uint64_t span = tr_ns(t, ql->end_ts) - q0->start_ns;
 			struct sbuf m = {0};
