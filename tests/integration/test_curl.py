@@ -137,7 +137,7 @@ def test_workload(srv, refused):
 
 
 def test_query_opt_in(srv):
-    """INTERCEPT_URL_QUERY=1 keeps query strings in the trace; endpoints still group
+    """intercept --url-query (INTERCEPT_URL_QUERY=1) keeps query strings in the trace; endpoints still group
     without them, and credentials are still removed."""
     d = tmpdir()
     trace = os.path.join(d, "q.zst")
@@ -145,7 +145,7 @@ def test_query_opt_in(srv):
     url1 = "http://bob:pw_Q@127.0.0.1:%d/q/1?page=KEPTQUERY" % srv.port
     url2 = "http://127.0.0.1:%d/q/2?page=2" % srv.port
     run_traced(["curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-o", "/dev/null",
-                url1, url2], trace, env={"INTERCEPT_URL_QUERY": "1"})
+                url1, url2], trace, opts=["--url-query"])
     raw = subprocess.run(["zstd", "-dc", trace], capture_output=True, timeout=60).stdout
     expect(b"KEPTQUERY" in raw, "opt-in keeps the query string")
     expect(b"pw_Q" not in raw, "opt-in still drops credentials")
