@@ -422,6 +422,8 @@ static int cmp_ep_total(const void *x, const void *y, void *ctx)
 static int sort_endpoints(struct agg_http *a)
 {
 	size_t ne = a->eps.n;
+	if (!ne)
+		return 0;
 	uint32_t *order = xmalloc((ne ? ne : 1) * sizeof(*order));
 	uint32_t *rank = xmalloc((ne ? ne : 1) * sizeof(*rank));
 	struct http_endpoint *sorted = xmalloc((ne ? ne : 1) * sizeof(*sorted));
@@ -563,6 +565,14 @@ static int endpoint_findings(struct agg_http *a, enum http_finding_kind kind)
 	return 0;
 }
 
+/* sort_findings() : sort the findings from index first on (none: nothing to do). */
+static void sort_findings(struct agg_http *a, size_t first,
+			  int (*cmp)(const void *, const void *))
+{
+	if (a->findings.n > first + 1)
+		qsort(a->findings.v + first, a->findings.n - first, sizeof(*a->findings.v), cmp);
+}
+
 struct by_thread {
 	uint32_t tid;
 	uint32_t i; /* index into reqs */
@@ -650,7 +660,7 @@ static int serial_findings(struct agg_http *a, const struct trace *t)
 	if (rc)
 		return rc;
 	/* keep the SERIAL_FINDINGS longest runs */
-	qsort(a->findings.v + first, a->findings.n - first, sizeof(*a->findings.v), cmp_finding_ns);
+	sort_findings(a, first, cmp_finding_ns);
 	while (a->findings.n - first > SERIAL_FINDINGS) {
 		struct http_finding *f = &a->findings.v[--a->findings.n];
 		free(f->host);
@@ -695,15 +705,14 @@ int agg_http_finish(struct agg_http *a, const struct trace *t)
 	size_t first = a->findings.n;
 	if ((rc = endpoint_findings(a, HTTP_F_ERRORS)))
 		return rc;
-	qsort(a->findings.v + first, a->findings.n - first, sizeof(*a->findings.v),
-	      cmp_finding_count);
+	sort_findings(a, first, cmp_finding_count);
 	first = a->findings.n;
 	if ((rc = endpoint_findings(a, HTTP_F_CONNECTION_SETUP)))
 		return rc;
-	qsort(a->findings.v + first, a->findings.n - first, sizeof(*a->findings.v), cmp_finding_ns);
+	sort_findings(a, first, cmp_finding_ns);
 	first = a->findings.n;
 	if ((rc = endpoint_findings(a, HTTP_F_SLOW_DNS)))
 		return rc;
-	qsort(a->findings.v + first, a->findings.n - first, sizeof(*a->findings.v), cmp_finding_ns);
+	sort_findings(a, first, cmp_finding_ns);
 	return serial_findings(a, t);
 }
