@@ -689,6 +689,7 @@ int agg_http_finish(struct agg_http *a, const struct trace *t)
 		q->dur_ns = q->total_us ? q->total_us * 1000 : wall_ns;
 		q->start_ns = q->wall_ticks ? end_ns - wall_ns :
 			      end_ns > q->dur_ns ? end_ns - q->dur_ns : 0;
+		q->end_ns = end_ns;
 	}
 	if ((rc = group_endpoints(a, t)))
 		return rc;
@@ -715,4 +716,44 @@ int agg_http_finish(struct agg_http *a, const struct trace *t)
 		return rc;
 	sort_findings(a, first, cmp_finding_ns);
 	return serial_findings(a, t);
+}
+
+static int cmp_stack_cost(const void *x, const void *y)
+{
+	const struct http_stack_cost *a = x, *b = y;
+	if (a->ns != b->ns)
+		return a->ns > b->ns ? -1 : 1;
+	if (a->requests != b->requests)
+		return a->requests > b->requests ? -1 : 1;
+	return a->stack < b->stack ? -1 : a->stack > b->stack;
+}
+
+int agg_http_by_stack(const struct agg_http *a, struct http_stack_cost **out, size_t *n)
+{
+	struct hmap idx;
+	VEC(struct http_stack_cost) v = {0};
+	*out = NULL;
+	*n = 0;
+	if (hmap_init(&idx, sizeof(size_t), 64))
+		return az_error(AZ_ENOMEM, "out of memory");
+	for (size_t i = 0; i < a->reqs.n; i++) {
+		const struct http_req *q = &a->reqs.v[i];
+		bool is_new;
+		size_t *k = hmap_put(&idx, q->stack, &is_new);
+		if (!k || (is_new && VEC_PUSH(v, ((struct http_stack_cost){q->stack, 0, 0})))) {
+			hmap_free(&idx);
+			VEC_FREE(v);
+			return az_error(AZ_ENOMEM, "out of memory");
+		}
+		if (is_new)
+			*k = v.n - 1;
+		v.v[*k].requests++;
+		v.v[*k].ns += q->dur_ns;
+	}
+	hmap_free(&idx);
+	if (v.n > 1)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_stack_cost);
+	*out = v.v;
+	*n = v.n;
+	return 0;
 }

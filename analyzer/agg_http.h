@@ -17,6 +17,7 @@ struct http_req {
 	uint64_t wall_ticks; /* raw clock units from start to end; 0 when the start was not seen */
 	uint64_t dur_ns;     /* latency (agg_http_finish): libcurl's total time, else wall time */
 	uint64_t start_ns;   /* since the start of tracing (agg_http_finish) */
+	uint64_t end_ns;     /* when its end was seen, since the start of tracing (finish) */
 	uint64_t dns_us, connect_us, tls_us, ttfb_us, transfer_us, redirect_us, total_us;
 	uint64_t bytes_down, bytes_up, connects, redirects;
 	uint32_t group;	     /* index into agg_http.groups; endpoint index after finish */
@@ -103,6 +104,16 @@ int agg_http_event(void *ctx, const struct ord_event *e);
  * URLs, group by endpoint, compute durations, percentiles, the slowest requests and the
  * findings. @return 0 or AZ_ENOMEM. */
 int agg_http_finish(struct agg_http *a, const struct trace *t);
+
+struct http_stack_cost {
+	uint32_t stack;
+	uint64_t requests, ns; /* requests made from the stack, their summed latency */
+};
+
+/*! agg_http_by_stack() : requests and their latency summed by calling stack, most time
+ * first (ties: more requests, then the smaller stack id). *out is malloc'ed (caller frees).
+ * @return 0 or AZ_ENOMEM. */
+int agg_http_by_stack(const struct agg_http *a, struct http_stack_cost **out, size_t *n);
 
 /*! http_curl_code_name() : "CURLE_COULDNT_CONNECT" for 7, ...; NULL for codes it does not
  * know. */

@@ -18,7 +18,7 @@
 
 /* --weight (--format folded): the cost each folded stack carries (fmt_folded.c's table) */
 enum rp_weight { RP_WEIGHT_BYTES, RP_WEIGHT_COUNT, RP_WEIGHT_LEAKED, RP_WEIGHT_LOCKWAIT,
-		 RP_WEIGHT_SQLTIME };
+		 RP_WEIGHT_SQLTIME, RP_WEIGHT_HTTPTIME };
 
 struct az_options {
 	unsigned top;		 /* --top N: entries per section in text (0: default 10) */

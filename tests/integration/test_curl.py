@@ -2,8 +2,9 @@
 (tests/integration/http_server.py, started and stopped here): the workload http_client
 (easy interface, multi with curl_multi_perform, multi with curl_multi_socket_action on a
 second thread, transfers removed before completion) counts what it did; the report must
-match it exactly per endpoint. Then the `curl` command-line tool, serial and parallel
-(-Z), fetching several URLs in one run. Then privacy: secrets in URLs never reach the
+match it exactly per endpoint, in the JSON and in every export format. Then the `curl`
+command-line tool, serial and parallel (-Z), fetching several URLs in one run; two libcurl
+builds in one process; a program without libcurl. Privacy: secrets in URLs never reach the
 trace. Loopback only; every request loop is bounded (the workload and curl have timeouts)."""
 import os
 import subprocess
@@ -133,7 +134,103 @@ def test_workload(srv, refused):
     for s in truth["secrets"]:
         expect(s.encode() not in raw, "secret %s not in the trace" % s)
         expect(s not in rep, "secret %s not in the report" % s)
-    return trace
+    return trace, report
+
+
+def test_formats(trace, report):
+    """The HTTP section in every export format agrees with the JSON (docs/formats.md)."""
+    import csv
+    import gzip
+    import io
+    import json
+    import re
+    import sqlite3
+    import fmtlib
+    http = report["http"]
+    total_ns = sum(e["total_ns"] for e in http)
+    total_req = sum(e["requests"] for e in http)
+
+    # folded --weight httptime: every request's latency on the stack that made it
+    out = fmtlib.analyze_raw(trace, "--format", "folded", "--weight", "httptime").stdout
+    lines = out.decode().splitlines()
+    expect_eq(sum(int(x.rsplit(" ", 1)[1]) for x in lines), total_ns, "folded httptime total")
+    expect(any(x.split(" ", 1)[0].endswith(";easy_once") or ";easy_once;" in x
+               for x in lines), "folded httptime names the calling function")
+
+    # pprof: http_requests and http_time sample types, totals read back by go tool pprof
+    prof = os.path.join(os.path.dirname(trace), "http.pb.gz")
+    with open(prof, "wb") as f:
+        f.write(fmtlib.analyze_raw(trace, "--format", "pprof").stdout)
+    go = fmtlib.need("go", "golang-go")
+    raw = subprocess.run([go, "tool", "pprof", "-raw", prof], capture_output=True, text=True,
+                         timeout=120).stdout.splitlines()
+    if "Samples:" in raw:
+        i = raw.index("Samples:")
+        types = [t.replace("[dflt]", "") for t in raw[i + 1].split()]
+        vals = []
+        for line in raw[i + 2:]:
+            m = re.match(r"^\s+([\d\s]+): ", line)
+            if not m:
+                break
+            vals.append([int(v) for v in m.group(1).split()])
+        k_req, k_time = types.index("http_requests/count"), types.index("http_time/nanoseconds")
+        expect_eq(sum(v[k_req] for v in vals), total_req, "pprof http_requests total")
+        expect_eq(sum(v[k_time] for v in vals), total_ns, "pprof http_time total")
+    else:
+        expect(False, "go tool pprof -raw read the profile")
+
+    # chrome: one slice per request; easy ones on their thread never overlap there
+    doc = json.loads(fmtlib.analyze_raw(trace, "--format", "chrome").stdout)
+    ev = [e for e in doc["traceEvents"] if e.get("cat") == "http"]
+    xs = [e for e in ev if e["ph"] == "X"]
+    bs = [e for e in ev if e["ph"] == "b"]
+    es = [e for e in ev if e["ph"] == "e"]
+    expect_eq(len(xs) + len(bs), total_req, "chrome: a slice per request")
+    expect_eq(sorted(e["id"] for e in bs), sorted(e["id"] for e in es), "async slices end")
+    expect_eq(len(bs), sum(e["multi_requests"] for e in http), "multi requests are async")
+    by_tid = {}
+    for x in xs:
+        by_tid.setdefault(x["tid"], []).append((x["ts"], x["ts"] + x["dur"]))
+    for tid, sl in by_tid.items():
+        sl.sort()
+        expect(all(sl[k][1] <= sl[k + 1][0] + 0.001 for k in range(len(sl) - 1)),
+               "chrome: a thread's HTTP slices do not overlap")
+
+    # csv: the http table is the JSON's http array
+    out = fmtlib.analyze_raw(trace, "--format", "csv").stdout.decode()
+    block = [b for b in out.split("\n\n") if b.startswith("# http\n")][0]
+    rows = list(csv.DictReader(io.StringIO(block.split("\n", 1)[1], newline="")))
+    expect_eq([(r["method"], r["endpoint"], int(r["requests"]), int(r["errors"]),
+                int(r["total_ns"])) for r in rows],
+              [(e["method"], e["endpoint"], e["requests"], e["errors"], e["total_ns"])
+               for e in http], "csv http table")
+
+    # prometheus: promtool accepts it; requests per endpoint as in the JSON
+    prom = fmtlib.analyze_raw(trace, "--format", "prometheus").stdout.decode()
+    p = subprocess.run([fmtlib.need("promtool", "prometheus"), "check", "metrics"],
+                       input=prom, capture_output=True, text=True, timeout=60)
+    expect_eq(p.returncode, 0, "promtool check metrics (%s)" % p.stdout + p.stderr)
+    got = {}
+    for m in re.finditer(r'^intercept_http_requests_total\{method="([^"]*)",'
+                         r'endpoint="([^"]*)"\} (\d+)$', prom, re.M):
+        got[(m.group(1), m.group(2))] = int(m.group(3))
+    expect_eq(got, {(e["method"], e["endpoint"]): e["requests"] for e in http},
+              "prometheus requests per endpoint")
+
+    # sqlite: endpoints, every request, findings
+    db = os.path.join(os.path.dirname(trace), "http.db")
+    fmtlib.analyze_raw(trace, "--format", "sqlite", "-o", db)
+    c = sqlite3.connect(db)
+    expect_eq(c.execute("SELECT count(*), sum(duration_ns) FROM http_requests").fetchone(),
+              (total_req, total_ns), "sqlite http_requests")
+    per = dict(((m, ep), n) for m, ep, n in c.execute(
+        "SELECT method, endpoint, count(*) FROM http_requests JOIN http USING(endpoint_id) "
+        "GROUP BY endpoint_id"))
+    expect_eq(per, {(e["method"], e["endpoint"]): e["requests"] for e in http},
+              "sqlite requests per endpoint")
+    expect_eq(c.execute("SELECT count(*) FROM http_findings").fetchone()[0],
+              len(report["http_findings"]), "sqlite http_findings")
+    c.close()
 
 
 def test_query_opt_in(srv):
@@ -216,7 +313,8 @@ def test_no_curl():
 def main():
     srv = http_server.start()
     try:
-        test_workload(srv, http_server.closed_port())
+        trace, report = test_workload(srv, http_server.closed_port())
+        test_formats(trace, report)
         test_query_opt_in(srv)
         test_curl_cli(srv)
         test_two_builds(srv)
