@@ -494,65 +494,96 @@ oom:
 	return az_error(AZ_ENOMEM, "out of memory");
 }
 
-static int endpoint_findings(struct agg_http *a, enum http_finding_kind kind)
+/* is_setup_finding() : at least half of ep's requests opened a connection, and either most
+ * of at least SETUP_MIN_REQUESTS did (no reuse) or set-up is most of its time. */
+static bool is_setup_finding(const struct http_endpoint *ep, uint64_t setup)
+{
+	uint64_t n = ep->requests, fresh = ep->fresh_requests;
+	if (!n || fresh * 100 < n * SETUP_POOR_REUSE_PCT)
+		return false;
+	bool no_reuse = n >= SETUP_MIN_REQUESTS && fresh * 100 >= n * SETUP_FRESH_PCT;
+	bool dominant = n >= 2 && setup > 0 && setup * 100 >= ep->total_ns * SETUP_DOMINANT_PCT;
+	return no_reuse || dominant;
+}
+
+/* is_dns_finding() : lookups are slow on average, or a large share of real time. */
+static bool is_dns_finding(const struct http_endpoint *ep)
+{
+	if (!ep->requests)
+		return false;
+	uint64_t avg = ep->dns_ns / ep->requests;
+	return avg >= DNS_AVG_NS ||
+	       (ep->dns_ns >= DNS_SHARE_MIN_NS && avg >= DNS_MIN_NS &&
+		ep->dns_ns * 100 >= ep->total_ns * DNS_SHARE_PCT);
+}
+
+static void errors_message(struct sbuf *m, const struct http_endpoint *ep)
+{
+	sb_printf(m, "%s %s: %llu of %llu requests failed (%.0f%%):", ep->method, ep->endpoint,
+		  (unsigned long long)ep->errors, (unsigned long long)ep->requests,
+		  pct(ep->errors, ep->requests));
+	for (uint32_t i = 0; i < ep->n_err; i++) {
+		const struct http_err_kind *k = &ep->err[i];
+		const char *name = http_curl_code_name(k->result);
+		sb_puts(m, i ? ", " : " ");
+		if (k->aborted)
+			sb_puts(m, "removed before completion");
+		else if (k->result && name)
+			sb_puts(m, name);
+		else if (k->result)
+			sb_printf(m, "CURLcode %u", k->result);
+		else
+			sb_printf(m, "HTTP %u", k->status);
+		if (k->result && k->status)
+			sb_printf(m, " (HTTP %u)", k->status);
+		sb_printf(m, " x%llu", (unsigned long long)k->count);
+	}
+	if (ep->err_other)
+		sb_printf(m, ", other x%llu", (unsigned long long)ep->err_other);
+}
+
+static void setup_message(struct sbuf *m, const struct http_endpoint *ep, uint64_t setup)
 {
 	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	bool no_reuse = ep->fresh_requests * 100 >= ep->requests * SETUP_FRESH_PCT;
+	sb_printf(m, "%s %s: %llu of %llu requests opened a new connection%s; set-up took %s "
+		     "(%.0f%% of its %s: DNS %s, connect %s, TLS %s)",
+		  ep->method, ep->endpoint, (unsigned long long)ep->fresh_requests,
+		  (unsigned long long)ep->requests, no_reuse ? " (no connection reuse)" : "",
+		  fmt_ns(b1, sizeof(b1), (double)setup), pct(setup, ep->total_ns),
+		  fmt_ns(b2, sizeof(b2), (double)ep->total_ns),
+		  fmt_ns(b3, sizeof(b3), (double)ep->dns_ns),
+		  fmt_ns(b4, sizeof(b4), (double)ep->connect_ns),
+		  fmt_ns(b5, sizeof(b5), (double)ep->tls_ns));
+}
+
+static void dns_message(struct sbuf *m, const struct http_endpoint *ep)
+{
+	char b1[32], b2[32];
+	sb_printf(m, "%s %s: name lookups took %s (%.0f%% of its time, %s per request on "
+		     "average)",
+		  ep->method, ep->endpoint, fmt_ns(b1, sizeof(b1), (double)ep->dns_ns),
+		  pct(ep->dns_ns, ep->total_ns),
+		  fmt_ns(b2, sizeof(b2), (double)(ep->dns_ns / ep->requests)));
+}
+
+/* endpoint_findings() : the findings of one kind over every endpoint. */
+static int endpoint_findings(struct agg_http *a, enum http_finding_kind kind)
+{
 	for (size_t e = 0; e < a->eps.n; e++) {
 		const struct http_endpoint *ep = &a->eps.v[e];
 		struct sbuf m = {0};
 		struct http_finding f = {.kind = kind, .endpoint = (int64_t)e, .stack = ep->stack};
 		uint64_t setup = ep->dns_ns + ep->connect_ns + ep->tls_ns;
 		if (kind == HTTP_F_ERRORS && ep->errors) {
-			sb_printf(&m, "%s %s: %llu of %llu requests failed (%.0f%%):", ep->method,
-				  ep->endpoint, (unsigned long long)ep->errors,
-				  (unsigned long long)ep->requests, pct(ep->errors, ep->requests));
-			for (uint32_t i = 0; i < ep->n_err; i++) {
-				const struct http_err_kind *k = &ep->err[i];
-				const char *name = http_curl_code_name(k->result);
-				sb_puts(&m, i ? ", " : " ");
-				if (k->aborted)
-					sb_puts(&m, "removed before completion");
-				else if (k->result && name)
-					sb_puts(&m, name);
-				else if (k->result)
-					sb_printf(&m, "CURLcode %u", k->result);
-				else
-					sb_printf(&m, "HTTP %u", k->status);
-				if (k->result && k->status)
-					sb_printf(&m, " (HTTP %u)", k->status);
-				sb_printf(&m, " x%llu", (unsigned long long)k->count);
-			}
-			if (ep->err_other)
-				sb_printf(&m, ", other x%llu", (unsigned long long)ep->err_other);
+			errors_message(&m, ep);
 			f.count = ep->errors;
-		} else if (kind == HTTP_F_CONNECTION_SETUP && ep->requests &&
-			   ep->fresh_requests * 100 >= ep->requests * SETUP_POOR_REUSE_PCT &&
-			   ((ep->requests >= SETUP_MIN_REQUESTS &&
-			     ep->fresh_requests * 100 >= ep->requests * SETUP_FRESH_PCT) ||
-			    (ep->requests >= 2 && setup * 100 >= ep->total_ns * SETUP_DOMINANT_PCT &&
-			     setup > 0))) {
-			bool no_reuse = ep->fresh_requests * 100 >= ep->requests * SETUP_FRESH_PCT;
-			sb_printf(&m, "%s %s: %llu of %llu requests opened a new connection%s; "
-				      "set-up took %s (%.0f%% of its %s: DNS %s, connect %s, TLS %s)",
-				  ep->method, ep->endpoint, (unsigned long long)ep->fresh_requests,
-				  (unsigned long long)ep->requests,
-				  no_reuse ? " (no connection reuse)" : "",
-				  fmt_ns(b1, sizeof(b1), (double)setup), pct(setup, ep->total_ns),
-				  fmt_ns(b2, sizeof(b2), (double)ep->total_ns),
-				  fmt_ns(b3, sizeof(b3), (double)ep->dns_ns),
-				  fmt_ns(b4, sizeof(b4), (double)ep->connect_ns),
-				  fmt_ns(b5, sizeof(b5), (double)ep->tls_ns));
+		} else if (kind == HTTP_F_CONNECTION_SETUP && is_setup_finding(ep, setup)) {
+			setup_message(&m, ep, setup);
 			f.count = ep->fresh_requests;
 			f.ns = setup;
-		} else if (kind == HTTP_F_SLOW_DNS && ep->requests &&
-			   (ep->dns_ns / ep->requests >= DNS_AVG_NS ||
-			    (ep->dns_ns >= DNS_SHARE_MIN_NS && ep->dns_ns / ep->requests >= DNS_MIN_NS &&
-			     ep->dns_ns * 100 >= ep->total_ns * DNS_SHARE_PCT))) {
-			sb_printf(&m, "%s %s: name lookups took %s (%.0f%% of its time, %s per "
-				      "request on average)",
-				  ep->method, ep->endpoint, fmt_ns(b1, sizeof(b1), (double)ep->dns_ns),
-				  pct(ep->dns_ns, ep->total_ns),
-				  fmt_ns(b2, sizeof(b2), (double)(ep->dns_ns / ep->requests)));
+		} else if (kind == HTTP_F_SLOW_DNS && is_dns_finding(ep)) {
+			dns_message(&m, ep);
 			f.count = ep->requests;
 			f.ns = ep->dns_ns;
 		} else {

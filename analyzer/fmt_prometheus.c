@@ -261,7 +261,8 @@ static void http_sample(FILE *o, const char *name, const struct http_endpoint *e
 	http_labels(&b, e, extra);
 	if (seconds)
 		fprintf(o, "%s%s %llu.%09llu\n", name, b.s ? b.s : "",
-			(unsigned long long)(v / 1000000000u), (unsigned long long)(v % 1000000000u));
+			(unsigned long long)(v / 1000000000u),
+			(unsigned long long)(v % 1000000000u));
 	else
 		fprintf(o, "%s%s %llu\n", name, b.s ? b.s : "", (unsigned long long)v);
 	sb_free(&b);
@@ -274,7 +275,8 @@ static int section_http(FILE *o, struct report *r)
 {
 	const struct agg_http *h = &r->http;
 	size_t n = h->eps.n;
-	size_t lim = r->opt.top_given ? rp_limit(r, n, false) : n < SITES_DEFAULT ? n : SITES_DEFAULT;
+	size_t lim = r->opt.top_given ? rp_limit(r, n, false) :
+		     n < SITES_DEFAULT ? n : SITES_DEFAULT;
 	static const struct {
 		const char *name, *type, *help;
 		size_t off;

@@ -230,7 +230,8 @@ static void http_section(FILE *o, struct report *r)
 			fmt_bytes(b2, sizeof(b2), (double)ep->bytes_received),
 			fmt_bytes(b3, sizeof(b3), (double)ep->bytes_sent));
 		if (ep->redirects)
-			fprintf(o, ", %s redirects followed", fmt_count(b4, sizeof(b4), ep->redirects));
+			fprintf(o, ", %s redirects followed",
+				fmt_count(b4, sizeof(b4), ep->redirects));
 		fprintf(o, "\n");
 		fmt_text_stack(o, r, ep->stack, "        ");
 	}
@@ -251,7 +252,8 @@ static void http_section(FILE *o, struct report *r)
 		for (uint32_t i = 0; i < h->n_slowest; i++) {
 			const struct http_req *q = &h->reqs.v[h->slowest[i]];
 			const struct http_endpoint *ep = &h->eps.v[q->group];
-			fprintf(o, "  #%-3u %s  %s %s: %s, started %s after start, thread %u\n", i + 1,
+			fprintf(o, "  #%-3u %s  %s %s: %s, started %s after start, thread %u\n",
+				i + 1,
 				fmt_ns(b1, sizeof(b1), (double)q->dur_ns), ep->method, ep->endpoint,
 				status_text(b2, sizeof(b2), q->status, q->result, q->flags),
 				fmt_ns(b3, sizeof(b3), (double)q->start_ns), q->tid);

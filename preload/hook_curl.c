@@ -464,7 +464,8 @@ static uint32_t intern_cstr(unsigned kind, const char *s, size_t max)
  * start_ts 0: not seen. stack 0: capture this call's stack. Takes and leaves the guard
  * itself; errno is preserved. Can't fail: a record that finds no room is dropped and
  * counted by rec_begin(). */
-static IC_NOINLINE void cu_record(const struct cu_lib *L, CURL *h, uint64_t ts_end, uint64_t start_ts, uint32_t stack,
+static IC_NOINLINE void cu_record(const struct cu_lib *L, CURL *h, uint64_t ts_end,
+				  uint64_t start_ts, uint32_t stack,
 				  CURLcode result, unsigned flags)
 {
 	if (!hook_enter(ITF_HOOK_CURL))
@@ -483,7 +484,8 @@ static IC_NOINLINE void cu_record(const struct cu_lib *L, CURL *h, uint64_t ts_e
 	size_t n = 0;
 	unsigned uflags = ITF_URL_IDS | (opt_url_query ? ITF_URL_KEEP_QUERY : 0);
 	if (in.url)
-		n = itf_url_clean(in.url, strnlen(in.url, 1u << 20), url, sizeof(url), uflags, &cut);
+		n = itf_url_clean(in.url, strnlen(in.url, 1u << 20), url, sizeof(url), uflags,
+				  &cut);
 	flags |= (cut ? ITF_HTTP_URL_CUT : 0) | (opt_url_query ? ITF_HTTP_QUERY_KEPT : 0);
 	uint32_t url_id = n ? str_intern(ITF_STR_URL, url, n) : 0;
 	uint32_t method_id = intern_cstr(ITF_STR_OTHER, in.method, CU_METHOD_MAX);
@@ -527,7 +529,8 @@ static inline bool cu_active(void)
 
 /* cu_end() : a multi transfer on h ended (seen at ts): record it once, with its start and
  * adding stack when it was tracked. done: CURLMSG_DONE was read (result is valid). */
-static void cu_end(const struct cu_lib *L, CURLM *m, CURL *h, uint64_t ts, CURLcode result, bool done)
+static void cu_end(const struct cu_lib *L, CURLM *m, CURL *h, uint64_t ts, CURLcode result,
+		   bool done)
 {
 	struct cu_xfer *x = atomic_load_explicit(&cu_live, memory_order_relaxed) ? xfer_find(h) :
 										 NULL;

@@ -132,7 +132,8 @@ static inline size_t itf_url_scrub_args(char *buf, size_t len, unsigned flags)
 			n++;
 		bool url = false;
 		for (size_t k = 0; k + 2 < n && !url; k++)
-			url = buf[in + k] == ':' && buf[in + k + 1] == '/' && buf[in + k + 2] == '/';
+			url = buf[in + k] == ':' && buf[in + k + 1] == '/' &&
+			      buf[in + k + 2] == '/';
 		if (url) {
 			char tmp[1024];
 			bool cut;

@@ -26,7 +26,8 @@ static const char *clean(const char *in, unsigned flags)
 		h_checks++;                                                                        \
 		if (strcmp(a_, b_)) {                                                              \
 			h_failed++;                                                                \
-			fprintf(stderr, "%s:%d: %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__, h_test,  \
+			fprintf(stderr, "%s:%d: %s: \"%s\" != \"%s\"\n", __FILE__, __LINE__,    \
+				h_test,                                                    \
 				a_, b_);                                                           \
 		}                                                                                  \
 	} while (0)

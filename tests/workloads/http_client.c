@@ -181,7 +181,8 @@ static void multi_part(void)
 	for (int i = 0; i < N_MULTI; i++) {
 		CURL *h = curl_easy_init();
 		if (i < 8) {
-			snprintf(path, sizeof(path), "/multi/%08x-%04x-4%03x-8%03x-%012x", 0xabc00 + i,
+			snprintf(path, sizeof(path), "/multi/%08x-%04x-4%03x-8%03x-%012x",
+				 0xabc00 + i,
 				 i, i, i, 0x5eed + i);
 			setup(&xs[i], h, "GET", "/multi/{id}", path, 0);
 		} else {
@@ -325,9 +326,10 @@ static void *sock_thread(void *arg)
 			curl_multi_socket_action(l.m, CURL_SOCKET_TIMEOUT, 0, &running);
 		} else {
 			for (int i = 0; i < l.n_fds; i++) {
-				int ev = ((l.fds[i].revents & POLLIN) ? CURL_CSELECT_IN : 0) |
-					 ((l.fds[i].revents & POLLOUT) ? CURL_CSELECT_OUT : 0) |
-					 ((l.fds[i].revents & (POLLERR | POLLHUP)) ? CURL_CSELECT_ERR : 0);
+				short re = l.fds[i].revents;
+				int ev = ((re & POLLIN) ? CURL_CSELECT_IN : 0) |
+					 ((re & POLLOUT) ? CURL_CSELECT_OUT : 0) |
+					 ((re & (POLLERR | POLLHUP)) ? CURL_CSELECT_ERR : 0);
 				if (ev)
 					curl_multi_socket_action(l.m, l.fds[i].fd, ev, &running);
 			}

@@ -120,7 +120,8 @@ static void *inventory_service(void *arg)
 				continue;
 			int id = 0, status = 200;
 			if (!strncmp(req, "GET /pricing", 12))
-				nanosleep(&(struct timespec){0, 15000000}, NULL); /* a slow backend */
+				/* a slow backend */
+				nanosleep(&(struct timespec){0, 15000000}, NULL);
 			else if (sscanf(req, "GET /inventory/%d", &id) == 1 && id % 13 == 0)
 				status = 404;
 			int len = snprintf(resp, sizeof(resp),
