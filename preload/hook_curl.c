@@ -374,8 +374,12 @@ static struct cu_xfer *xfer_add(CURL *h)
 	return NULL;
 }
 
+/* xfer_del() : free x's slot. Its multi is cleared first, so that the next owner of the
+ * slot never shows a curl_multi_cleanup scan on another thread the stale multi of the
+ * previous one (the release store orders the two; the claim's CAS acquires them). */
 static void xfer_del(struct cu_xfer *x)
 {
+	atomic_store_explicit(&x->multi, 0, memory_order_relaxed);
 	atomic_store_explicit(&x->key, CU_TOMB, memory_order_release);
 	atomic_fetch_sub_explicit(&cu_live, 1, memory_order_relaxed);
 }
