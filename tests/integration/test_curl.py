@@ -300,6 +300,22 @@ def test_two_builds(srv):
         expect_eq(e["multi_requests"], t["requests"] // 3, "two builds: multi transfers")
 
 
+def test_hook_off(srv):
+    """--hooks malloc: the curl hook only forwards; transfers work, none is recorded."""
+    d = tmpdir()
+    trace = os.path.join(d, "off.zst")
+    url = "http://127.0.0.1:%d/off/1" % srv.port
+    srv.hits.clear()
+    _, err, rc = run_traced(["curl", "-sS", "--max-time", "10", "-o", "/dev/null", url, "-Z",
+                             "-o", "/dev/null", url], trace, opts=["--hooks", "malloc"],
+                            check=False)
+    expect_eq(rc, 0, "curl with the curl hook off (%s)" % err.strip())
+    expect_eq(sum(srv.hits.values()), 2, "both transfers reached the server")
+    report = analyze(trace)
+    expect_eq(report["http"], [], "nothing recorded with the curl hook off")
+    expect(report["alloc"]["allocations"] > 0, "malloc still recorded")
+
+
 def test_no_curl():
     """A program that never uses libcurl: no HTTP section, nothing recorded."""
     d = tmpdir()
@@ -318,6 +334,7 @@ def main():
         test_query_opt_in(srv)
         test_curl_cli(srv)
         test_two_builds(srv)
+        test_hook_off(srv)
         test_no_curl()
     finally:
         srv.stop()
