@@ -175,13 +175,14 @@ enum itf_ev_type {
 #define ITF_EV_SLOTS 8u		/* thread slots per EVENTS section */
 #define ITF_EV_HOT_BYTE(type, slot) ((uint8_t)(ITF_EV_HOT | ((slot) << 4) | (type)))
 
-/* ---- curl THREAD records (0x28..0x2f, issue 4; preload/hook_curl.c, analyzer/agg_http.c) ---
+/* ---- curl events (0x28..0x2f, issue 4; preload/hook_curl.c, analyzer/agg_http.c) ---------
  *
- * ITF_EV_HTTP 0x28  one HTTP transfer made through libcurl has ended. Written on the thread
- *   that saw it end: the caller of curl_easy_perform, or for the multi interface the thread
- *   that read its CURLMSG_DONE (curl_multi_info_read), removed it (curl_multi_remove_handle)
- *   or cleaned up its multi handle (curl_multi_cleanup) - the thread driving it. The record's
- *   timestamp (dts) is read after the end was seen. Fields after dts, in order:
+ * ITF_EV_HTTP 0x28  one HTTP transfer made through libcurl has ended. Recorded by the thread
+ *   that saw it end (its slot): the caller of curl_easy_perform, or for the multi interface
+ *   the thread that read its CURLMSG_DONE (curl_multi_info_read), removed it
+ *   (curl_multi_remove_handle) or cleaned up its multi handle (curl_multi_cleanup) - the
+ *   thread driving it. The event's timestamp (dts) is read after the end was seen. Payload
+ *   fields (after type | len | slot | dts), in order:
  *   u flags (ITF_HTTP_*)
  *   | u dur: clock units from the transfer's start (curl_easy_perform entered, or
  *     curl_multi_add_handle called) to the record's timestamp; 0 with ITF_HTTP_NO_START
