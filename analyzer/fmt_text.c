@@ -221,7 +221,7 @@ static void http_section(FILE *o, struct report *r)
 			fmt_ns(b1, sizeof(b1), (double)ep->dns_ns),
 			fmt_ns(b2, sizeof(b2), (double)ep->connect_ns),
 			fmt_ns(b3, sizeof(b3), (double)ep->tls_ns));
-		fprintf(o, "waiting for the first byte %s, transfer %s\n",
+		fprintf(o, "first byte %s, transfer %s\n",
 			fmt_ns(b4, sizeof(b4), (double)ep->ttfb_ns),
 			fmt_ns(b5, sizeof(b5), (double)ep->transfer_ns));
 		fprintf(o, "        %s new connection%s, %s received, %s sent",
