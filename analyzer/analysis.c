@@ -47,6 +47,23 @@ FORWARD(counters, (void *ctx, const struct dec_counters *c), (&p->r->tr, c))
 FORWARD(end, (void *ctx, uint64_t ts, uint32_t reason), (&p->r->tr, ts, reason))
 FORWARD(exec, (void *ctx, uint64_t ts, const char *path, size_t len), (&p->r->tr, ts, path, len))
 
+/* http_warnings() : what the HTTP figures cannot show by themselves. */
+static void http_warnings(struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	if (h->no_start)
+		rp_warn(r, "%llu HTTP transfers were already in flight when recording began (or "
+			   "the in-flight table was full): their time is libcurl's alone",
+			(unsigned long long)h->no_start);
+	if (h->no_result)
+		rp_warn(r, "%llu HTTP transfers were removed before the program read their result "
+			   "(curl_multi_info_read): counted as failed when they got no response",
+			(unsigned long long)h->no_result);
+	if (h->url_cut)
+		rp_warn(r, "%llu HTTP URLs were longer than the 1 KiB the recorder keeps and were cut",
+			(unsigned long long)h->url_cut);
+}
+
 int az_load(struct report *r, const char *path, const struct az_options *opt)
 {
 	struct rd rd;
@@ -61,6 +78,9 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	if (!(r->sym = sym_create()))
 		return az_error(AZ_ENOMEM, "out of memory");
 	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)))
+		return rc;
+	if ((rc = agg_http_init(&r->http)) ||
+	    (rc = ord_add_consumer(&r->ord, &r->http, agg_http_event)))
 		return rc;
 	tr_meta_sink(&r->tr, &p.meta);
 	struct dec_sink sink = {
@@ -100,6 +120,9 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 		goto out_close;
 	tr_finish(&r->tr);
 	tr_finish_clock(&r->tr);
+	if ((rc = agg_http_finish(&r->http, &r->tr)))
+		goto out_close;
+	http_warnings(r);
 	rc = 0;
 out_close:
 	rd_close(&rd);

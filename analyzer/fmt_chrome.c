@@ -5,8 +5,9 @@
  *    interval in which something changed, valued at the most that was live in it, and a
  *    last point at the end of the trace with what was still allocated);
  *  - the heap peak as an instant event;
- *  - slices: each thread's span from its first to its last recorded event. The SQL, HTTP
- *    and lock sections add theirs (executions, requests, waits) with one function each that
+ *  - slices: each thread's span from its first to its last recorded event; each HTTP
+ *    request on its thread (an async slice where requests overlap: the multi interface).
+ *    The SQL and lock sections add theirs (executions, waits) with one function each that
  *    calls slice_add(); see `sections` at the bottom.
  * Slices are capped (ANALYZE_CHROME_MAX_SLICES, default 100000) because files of hundreds of
  * MB crash Perfetto's UI: the longest are kept, and the number left out is written in
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intercept/trace_format.h"
 #include "json_out.h"
 #include "report.h"
 
@@ -29,6 +31,8 @@ struct ch_slice {
 	/* the slice's args object (may be NULL): ctx is the section's entry */
 	void (*args)(struct jw *w, struct report *r, const void *ctx);
 	const void *ctx;
+	uint64_t async_id; /* 0: a complete ("X") slice on its thread; else an async slice
+			      ("b"/"e" pair with this id), for intervals that may overlap */
 };
 
 struct chrome {
@@ -43,7 +47,7 @@ static int slice_add(struct chrome *c, uint32_t tid, uint64_t ts_ns, uint64_t du
 		     const char *cat, const char *name,
 		     void (*args)(struct jw *, struct report *, const void *), const void *ctx)
 {
-	struct ch_slice s = {ts_ns, dur_ns, tid, cat, xstrndup(name, strlen(name)), args, ctx};
+	struct ch_slice s = {ts_ns, dur_ns, tid, cat, xstrndup(name, strlen(name)), args, ctx, 0};
 	if (!s.name || VEC_PUSH(c->slices, s)) {
 		free(s.name);
 		return az_error(AZ_ENOMEM, "out of memory building the chrome trace");
@@ -80,9 +84,52 @@ static int section_threads(struct chrome *c)
 	return 0;
 }
 
+static void http_args(struct jw *w, struct report *r, const void *ctx)
+{
+	const struct http_req *q = ctx;
+	jw_u64(w, "tid", q->tid);
+	jw_u64(w, "status", q->status);
+	jw_u64(w, "curl_code", q->result);
+	jw_u64(w, "latency_ns", q->dur_ns);
+	jw_u64(w, "dns_ns", q->dns_us * 1000);
+	jw_u64(w, "connect_ns", q->connect_us * 1000);
+	jw_u64(w, "tls_ns", q->tls_us * 1000);
+	jw_u64(w, "ttfb_ns", q->ttfb_us * 1000);
+	jw_u64(w, "transfer_ns", q->transfer_us * 1000);
+	jw_u64(w, "bytes_received", q->bytes_down);
+	jw_bool(w, "multi", (q->flags & ITF_HTTP_MULTI) != 0);
+	fmt_json_stack(w, "stack", r, q->stack);
+}
+
+/* section_http() : a slice per HTTP request, from its start to when its end was seen, on
+ * the thread that made it. Requests of the multi interface overlap on their thread, and
+ * one that began before its thread's first recorded event would straddle the thread's
+ * span: those become async slices (Perfetto puts them on tracks of their own, named by the
+ * request; the thread is in args). */
+static int section_http(struct chrome *c)
+{
+	struct report *r = c->r;
+	const struct agg_http *h = &r->http;
+	char name[1200];
+	for (size_t i = 0; i < h->reqs.n; i++) {
+		const struct http_req *q = &h->reqs.v[i];
+		const struct http_endpoint *ep = &h->eps.v[q->group];
+		const struct tr_thread *t = hmap_get(&r->tr.threads, q->tid);
+		uint64_t first = t ? tr_ns(&r->tr, t->first_ts) : 0;
+		uint64_t dur = q->end_ns > q->start_ns ? q->end_ns - q->start_ns : 0;
+		snprintf(name, sizeof(name), "%s %s", ep->method, ep->endpoint);
+		int rc = slice_add(c, q->tid, q->start_ns, dur, "http", name, http_args, q);
+		if (rc)
+			return rc;
+		if ((q->flags & ITF_HTTP_MULTI) || q->start_ns < first)
+			c->slices.v[c->slices.n - 1].async_id = i + 1;
+	}
+	return 0;
+}
+
 /* Every section that has timestamped intervals; SQL executions, HTTP requests and lock
  * waits go here, each as a function like section_threads(). */
-static int (*const sections[])(struct chrome *) = {section_threads};
+static int (*const sections[])(struct chrome *) = {section_threads, section_http};
 
 /* ---- output ---- */
 
@@ -208,17 +255,28 @@ static void slices(struct jw *w, struct chrome *c)
 	uint32_t pid = c->r->tr.hdr.pid;
 	for (size_t i = 0; i < c->slices.n; i++) {
 		const struct ch_slice *s = &c->slices.v[i];
-		event_head(w, "X", s->name, pid);
+		event_head(w, s->async_id ? "b" : "X", s->name, pid);
 		jw_str(w, "cat", s->cat);
 		jw_u64(w, "tid", s->tid);
 		jw_fixed(w, "ts", s->ts_ns, 3);
-		jw_fixed(w, "dur", s->dur_ns, 3);
+		if (s->async_id)
+			jw_u64(w, "id", s->async_id);
+		else
+			jw_fixed(w, "dur", s->dur_ns, 3);
 		if (s->args) {
 			jw_obj(w, "args");
 			s->args(w, c->r, s->ctx);
 			jw_obj_end(w);
 		}
 		jw_obj_end(w);
+		if (s->async_id) { /* its end */
+			event_head(w, "e", s->name, pid);
+			jw_str(w, "cat", s->cat);
+			jw_u64(w, "tid", s->tid);
+			jw_fixed(w, "ts", s->ts_ns + s->dur_ns, 3);
+			jw_u64(w, "id", s->async_id);
+			jw_obj_end(w);
+		}
 	}
 }
 

@@ -237,13 +237,97 @@ static int t_heap_timeline(struct row *w, struct report *r)
 	return 0;
 }
 
+static int t_http(struct row *w, struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	header(w, "rank,method,endpoint,requests,errors,total_ns,p50_ns,p95_ns,p99_ns,max_ns,"
+		  "dns_ns,connect_ns,tls_ns,ttfb_ns,transfer_ns,redirect_ns,bytes_received,"
+		  "bytes_sent,new_connections,requests_with_new_connection,redirects,"
+		  "multi_requests,host," STACK_COLUMNS);
+	size_t lim = rp_limit(r, h->eps.n, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct http_endpoint *e = &h->eps.v[i];
+		cell_u64(w, i + 1);
+		cell_str(w, e->method);
+		cell_str(w, e->endpoint);
+		const uint64_t v[] = {e->requests,    e->errors,	 e->total_ns,
+				      e->p50_ns,      e->p95_ns,	 e->p99_ns,
+				      e->max_ns,      e->dns_ns,	 e->connect_ns,
+				      e->tls_ns,      e->ttfb_ns,	 e->transfer_ns,
+				      e->redirect_ns, e->bytes_received, e->bytes_sent,
+				      e->new_connections, e->fresh_requests, e->redirects,
+				      e->multi_requests};
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			cell_u64(w, v[k]);
+		cell_str(w, e->host);
+		cells_stack(w, r, e->stack);
+		row_end(w);
+	}
+	return 0;
+}
+
+static int t_http_findings(struct row *w, struct report *r)
+{
+	static const char *const kinds[] = {
+		[HTTP_F_ERRORS] = "errors",
+		[HTTP_F_CONNECTION_SETUP] = "connection_setup",
+		[HTTP_F_SLOW_DNS] = "slow_dns",
+		[HTTP_F_SERIAL] = "serial_requests",
+	};
+	const struct agg_http *h = &r->http;
+	header(w, "kind,method,endpoint,host,thread,requests,time_ns,message," STACK_COLUMNS);
+	for (size_t i = 0; i < h->findings.n; i++) {
+		const struct http_finding *f = &h->findings.v[i];
+		const struct http_endpoint *e = f->endpoint >= 0 ? &h->eps.v[f->endpoint] : NULL;
+		cell_str(w, kinds[f->kind]);
+		cell_str(w, e ? e->method : NULL);
+		cell_str(w, e ? e->endpoint : NULL);
+		cell_str(w, e ? e->host : f->host);
+		if (f->tid)
+			cell_u64(w, f->tid);
+		else
+			sep(w);
+		cell_u64(w, f->count);
+		cell_u64(w, f->ns);
+		cell_str(w, f->message);
+		cells_stack(w, r, f->stack);
+		row_end(w);
+	}
+	return 0;
+}
+
+static int t_http_slowest(struct row *w, struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	header(w, "rank,method,endpoint,duration_ns,start_ns,thread,status,curl_code,"
+		  STACK_COLUMNS);
+	for (uint32_t i = 0; i < h->n_slowest; i++) {
+		const struct http_req *q = &h->reqs.v[h->slowest[i]];
+		const struct http_endpoint *e = &h->eps.v[q->group];
+		cell_u64(w, i + 1);
+		cell_str(w, e->method);
+		cell_str(w, e->endpoint);
+		cell_u64(w, q->dur_ns);
+		cell_u64(w, q->start_ns);
+		cell_u64(w, q->tid);
+		cell_u64(w, q->status);
+		cell_u64(w, q->result);
+		cells_stack(w, r, q->stack);
+		row_end(w);
+	}
+	return 0;
+}
+
 /* The tables, in the JSON's order. The SQL, HTTP and lock sections add theirs here
  * ("sql", "http", "locks"), each with a function like t_alloc_sites(). */
 static const struct {
 	const char *name;
 	int (*write)(struct row *w, struct report *r);
 } tables[] = {
-	{"summary", t_summary},	    {"alloc", t_alloc},
+	{"summary", t_summary},
+	{"http", t_http},	    {"http_findings", t_http_findings},
+	{"http_slowest", t_http_slowest},
+	{"alloc", t_alloc},
 	{"alloc_sites", t_alloc_sites}, {"leaks", t_leaks},
 	{"leak_sites", t_leak_sites}, {"heap_timeline", t_heap_timeline},
 };

@@ -59,6 +59,22 @@ static int weight_alloc(FILE *o, struct report *r, enum rp_weight w, size_t *lin
 	return 0;
 }
 
+/* weight_http() : HTTP request time (ns, libcurl's total per request) by the stack that
+ * made the requests. */
+static int weight_http(FILE *o, struct report *r, enum rp_weight w, size_t *lines)
+{
+	(void)w;
+	struct http_stack_cost *v;
+	size_t n;
+	int rc = agg_http_by_stack(&r->http, &v, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		*lines += (size_t)folded_line(o, r, v[i].stack, v[i].ns);
+	free(v);
+	return 0;
+}
+
 /* The costs. A section that brings a new one (lock waits by waiting stack, SQL time by
  * calling stack) replaces its NULL `fold` with its function and drops `missing`. */
 static const struct {
@@ -74,6 +90,7 @@ static const struct {
 					       "(the lock hook is issue 5)"},
 	{"sqltime", RP_WEIGHT_SQLTIME, NULL, "SQL times are not recorded by this version "
 					     "(the sqlite hook is issue 3)"},
+	{"httptime", RP_WEIGHT_HTTPTIME, weight_http, NULL},
 };
 #define N_WEIGHTS (sizeof(weights) / sizeof(weights[0]))
 
@@ -88,7 +105,7 @@ int fmt_folded_weight(const char *name, enum rp_weight *out)
 		return 0;
 	}
 	return az_error(AZ_EUSAGE, "unknown --weight '%s' (known: bytes, count, leaked, "
-				   "lockwait, sqltime)", name);
+				   "lockwait, sqltime, httptime)", name);
 }
 
 int fmt_folded(struct report *r, FILE *out)

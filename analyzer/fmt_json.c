@@ -185,6 +185,108 @@ static void leaks_section(struct jw *w, struct report *r)
 	jw_obj_end(w);
 }
 
+static const char *const http_finding_kinds[] = {
+	[HTTP_F_ERRORS] = "errors",
+	[HTTP_F_CONNECTION_SETUP] = "connection_setup",
+	[HTTP_F_SLOW_DNS] = "slow_dns",
+	[HTTP_F_SERIAL] = "serial_requests",
+};
+
+/* http_section() : the contract's `http` array, then `http_findings` and `http_slowest`
+ * (additions, docs/report-json.md). */
+static void http_section(struct jw *w, struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	size_t lim = rp_limit(r, h->eps.n, false);
+	jw_arr(w, "http");
+	for (size_t i = 0; i < lim; i++) {
+		const struct http_endpoint *ep = &h->eps.v[i];
+		jw_obj(w, NULL);
+		jw_str(w, "method", ep->method);
+		jw_str(w, "endpoint", ep->endpoint);
+		jw_u64(w, "requests", ep->requests);
+		jw_u64(w, "errors", ep->errors);
+		jw_u64(w, "total_ns", ep->total_ns);
+		jw_u64(w, "p50_ns", ep->p50_ns);
+		jw_u64(w, "p95_ns", ep->p95_ns);
+		jw_u64(w, "p99_ns", ep->p99_ns);
+		jw_u64(w, "max_ns", ep->max_ns);
+		jw_u64(w, "dns_ns", ep->dns_ns);
+		jw_u64(w, "connect_ns", ep->connect_ns);
+		jw_u64(w, "tls_ns", ep->tls_ns);
+		jw_u64(w, "ttfb_ns", ep->ttfb_ns);
+		jw_u64(w, "bytes_received", ep->bytes_received);
+		jw_u64(w, "new_connections", ep->new_connections);
+		/* additions */
+		jw_u64(w, "transfer_ns", ep->transfer_ns);
+		jw_u64(w, "redirect_ns", ep->redirect_ns);
+		jw_u64(w, "bytes_sent", ep->bytes_sent);
+		jw_u64(w, "requests_with_new_connection", ep->fresh_requests);
+		jw_u64(w, "redirects", ep->redirects);
+		jw_u64(w, "multi_requests", ep->multi_requests);
+		jw_str(w, "host", ep->host);
+		jw_arr(w, "error_kinds");
+		for (uint32_t k = 0; k < ep->n_err; k++) {
+			const struct http_err_kind *e = &ep->err[k];
+			jw_obj(w, NULL);
+			jw_u64(w, "status", e->status);
+			jw_u64(w, "curl_code", e->result);
+			jw_str(w, "curl_error", http_curl_code_name(e->result));
+			jw_bool(w, "aborted", e->aborted);
+			jw_u64(w, "count", e->count);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		fmt_json_stack(w, "stack", r, ep->stack);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	jw_arr(w, "http_findings");
+	for (size_t i = 0; i < h->findings.n; i++) {
+		const struct http_finding *f = &h->findings.v[i];
+		const struct http_endpoint *ep = f->endpoint >= 0 ? &h->eps.v[f->endpoint] : NULL;
+		jw_obj(w, NULL);
+		jw_str(w, "kind", http_finding_kinds[f->kind]);
+		jw_str(w, "method", ep ? ep->method : NULL);
+		jw_str(w, "endpoint", ep ? ep->endpoint : NULL);
+		jw_str(w, "host", ep ? ep->host : f->host);
+		if (f->tid)
+			jw_u64(w, "thread", f->tid);
+		else
+			jw_null(w, "thread");
+		jw_u64(w, "requests", f->count);
+		jw_u64(w, "time_ns", f->ns);
+		jw_str(w, "message", f->message);
+		fmt_json_stack(w, "stack", r, f->stack);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+
+	jw_arr(w, "http_slowest");
+	for (uint32_t i = 0; i < h->n_slowest; i++) {
+		const struct http_req *q = &h->reqs.v[h->slowest[i]];
+		const struct http_endpoint *ep = &h->eps.v[q->group];
+		jw_obj(w, NULL);
+		jw_str(w, "method", ep->method);
+		jw_str(w, "endpoint", ep->endpoint);
+		jw_u64(w, "duration_ns", q->dur_ns);
+		jw_u64(w, "start_ns", q->start_ns);
+		jw_u64(w, "thread", q->tid);
+		jw_u64(w, "status", q->status);
+		jw_u64(w, "curl_code", q->result);
+		jw_u64(w, "dns_ns", q->dns_us * 1000);
+		jw_u64(w, "connect_ns", q->connect_us * 1000);
+		jw_u64(w, "tls_ns", q->tls_us * 1000);
+		jw_u64(w, "ttfb_ns", q->ttfb_us * 1000);
+		jw_u64(w, "transfer_ns", q->transfer_us * 1000);
+		jw_u64(w, "bytes_received", q->bytes_down);
+		fmt_json_stack(w, "stack", r, q->stack);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
 int fmt_json(struct report *r, FILE *out)
 {
 	struct jw w;
@@ -194,8 +296,7 @@ int fmt_json(struct report *r, FILE *out)
 	summary(&w, r);
 	jw_arr(&w, "sql");
 	jw_arr_end(&w);
-	jw_arr(&w, "http");
-	jw_arr_end(&w);
+	http_section(&w, r);
 	alloc_section(&w, r);
 	jw_arr(&w, "locks");
 	jw_arr_end(&w);

@@ -27,6 +27,8 @@ enum {
 	COL_ALLOC_SPACE,
 	COL_INUSE_OBJECTS,
 	COL_INUSE_SPACE,
+	COL_HTTP_REQUESTS,
+	COL_HTTP_TIME,
 	N_COLS
 };
 static const struct {
@@ -36,6 +38,8 @@ static const struct {
 	[COL_ALLOC_SPACE] = {"alloc_space", "bytes"},
 	[COL_INUSE_OBJECTS] = {"inuse_objects", "count"},
 	[COL_INUSE_SPACE] = {"inuse_space", "bytes"},
+	[COL_HTTP_REQUESTS] = {"http_requests", "count"},
+	[COL_HTTP_TIME] = {"http_time", "nanoseconds"},
 };
 #define DEFAULT_COL COL_ALLOC_SPACE
 
@@ -202,7 +206,28 @@ static int section_alloc(struct pprof *p)
 	return 0;
 }
 
-static int (*const sections[])(struct pprof *) = {section_alloc};
+/* section_http() : HTTP requests and their latency by the stack that made them. */
+static int section_http(struct pprof *p)
+{
+	struct http_stack_cost *c;
+	size_t n;
+	int rc = agg_http_by_stack(&p->r->http, &c, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		int64_t *v = sample_values(p, c[i].stack);
+		if (!v) {
+			free(c);
+			return oom();
+		}
+		v[COL_HTTP_REQUESTS] += (int64_t)c[i].requests;
+		v[COL_HTTP_TIME] += (int64_t)c[i].ns;
+	}
+	free(c);
+	return 0;
+}
+
+static int (*const sections[])(struct pprof *) = {section_alloc, section_http};
 
 /* ---- mappings ---- */
 

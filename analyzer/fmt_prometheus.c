@@ -7,6 +7,7 @@
  * the largest 20 (or --top N) are written, to keep the series count bounded. A section is
  * one function in `sections` below. Main thread only; writes only to its FILE. */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,18 +243,127 @@ static int section_leak_sites(FILE *o, struct report *r)
 	return site_metrics(o, r, RP_BY_LEAKED, names, types, helps);
 }
 
-/* The sections, in the JSON's order. SQL statements, HTTP endpoints and locks add theirs
- * here (labels statement / method, endpoint / lock, kind), each like section_heap(). */
-static int (*const sections[])(FILE *, struct report *) = {
-	section_run, section_heap, section_alloc_sites, section_leak_sites};
+/* http_labels() : {method="...",endpoint="..."} of endpoint e, and extra (",k=\"v\"" or
+ * ""), into b. */
+static void http_labels(struct sbuf *b, const struct http_endpoint *e, const char *extra)
+{
+	sb_puts(b, "{method=\"");
+	esc(b, e->method, true);
+	sb_puts(b, "\",endpoint=\"");
+	esc(b, e->endpoint, true);
+	sb_printf(b, "\"%s}", extra);
+}
+
+static void http_sample(FILE *o, const char *name, const struct http_endpoint *e,
+			const char *extra, uint64_t v, bool seconds)
+{
+	struct sbuf b = {0};
+	http_labels(&b, e, extra);
+	if (seconds)
+		fprintf(o, "%s%s %llu.%09llu\n", name, b.s ? b.s : "",
+			(unsigned long long)(v / 1000000000u),
+			(unsigned long long)(v % 1000000000u));
+	else
+		fprintf(o, "%s%s %llu\n", name, b.s ? b.s : "", (unsigned long long)v);
+	sb_free(&b);
+}
+
+/* section_http() : per endpoint (the largest 20 by time, or --top N), its requests and
+ * errors, its latency as a summary (p50/p95/p99 quantiles, sum and count), its phases and
+ * bytes. */
+static int section_http(FILE *o, struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	size_t n = h->eps.n;
+	size_t lim = r->opt.top_given ? rp_limit(r, n, false) :
+		     n < SITES_DEFAULT ? n : SITES_DEFAULT;
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} counters[] = {
+		{"intercept_http_requests_total", "counter", "HTTP requests made through libcurl.",
+		 offsetof(struct http_endpoint, requests)},
+		{"intercept_http_errors_total", "counter",
+		 "HTTP requests that failed (CURLcode not OK, status >= 400, or abandoned).",
+		 offsetof(struct http_endpoint, errors)},
+		{"intercept_http_received_bytes_total", "counter", "Response bytes received.",
+		 offsetof(struct http_endpoint, bytes_received)},
+		{"intercept_http_sent_bytes_total", "counter", "Request bytes sent.",
+		 offsetof(struct http_endpoint, bytes_sent)},
+		{"intercept_http_new_connections_total", "counter",
+		 "Connections opened (CURLINFO_NUM_CONNECTS).",
+		 offsetof(struct http_endpoint, new_connections)},
+	};
+	static const struct {
+		const char *phase;
+		size_t off;
+	} phases[] = {
+		{"dns", offsetof(struct http_endpoint, dns_ns)},
+		{"connect", offsetof(struct http_endpoint, connect_ns)},
+		{"tls", offsetof(struct http_endpoint, tls_ns)},
+		{"ttfb", offsetof(struct http_endpoint, ttfb_ns)},
+		{"transfer", offsetof(struct http_endpoint, transfer_ns)},
+	};
+	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		family(o, counters[c].name, counters[c].type, counters[c].help);
+		for (size_t i = 0; i < lim; i++) {
+			const struct http_endpoint *e = &h->eps.v[i];
+			uint64_t v;
+			memcpy(&v, (const char *)e + counters[c].off, sizeof(v));
+			http_sample(o, counters[c].name, e, "", v, false);
+		}
+	}
+	const char *lat = "intercept_http_request_duration_seconds";
+	family(o, lat, "summary",
+	       "HTTP request latency (libcurl's total time per request); quantiles are exact.");
+	for (size_t i = 0; i < lim; i++) {
+		const struct http_endpoint *e = &h->eps.v[i];
+		http_sample(o, lat, e, ",quantile=\"0.5\"", e->p50_ns, true);
+		http_sample(o, lat, e, ",quantile=\"0.95\"", e->p95_ns, true);
+		http_sample(o, lat, e, ",quantile=\"0.99\"", e->p99_ns, true);
+		char name[96];
+		snprintf(name, sizeof(name), "%s_sum", lat);
+		http_sample(o, name, e, "", e->total_ns, true);
+		snprintf(name, sizeof(name), "%s_count", lat);
+		http_sample(o, name, e, "", e->requests, false);
+	}
+	const char *ph = "intercept_http_phase_seconds_total";
+	family(o, ph, "counter",
+	       "HTTP request time by phase: dns, connect, tls, ttfb (waiting for the first "
+	       "byte), transfer.");
+	for (size_t i = 0; i < lim; i++) {
+		const struct http_endpoint *e = &h->eps.v[i];
+		for (size_t k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+			char extra[48];
+			uint64_t v;
+			memcpy(&v, (const char *)e + phases[k].off, sizeof(v));
+			snprintf(extra, sizeof(extra), ",phase=\"%s\"", phases[k].phase);
+			http_sample(o, ph, e, extra, v, true);
+		}
+	}
+	return 0;
+}
+
+/* The sections, in the JSON's order, with the hook that measures each: a section whose hook
+ * was off is absent, not zero (it was not measured). SQL statements and locks add theirs
+ * here (labels statement / lock, kind), each like section_heap(). */
+static const struct {
+	int (*write)(FILE *, struct report *);
+	unsigned hook; /* ITF_HOOK_*, 0: always */
+} sections[] = {
+	{section_run, 0},
+	{section_http, ITF_HOOK_CURL},
+	{section_heap, ITF_HOOK_MALLOC},
+	{section_alloc_sites, ITF_HOOK_MALLOC},
+	{section_leak_sites, ITF_HOOK_MALLOC},
+};
 
 int fmt_prometheus(struct report *r, FILE *out)
 {
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		/* a section whose hook was off is absent, not zero: it was not measured */
-		if (sections[i] != section_run && !(r->tr.hdr.hooks & ITF_HOOK_MALLOC))
+		if (sections[i].hook && !(r->tr.hdr.hooks & sections[i].hook))
 			continue;
-		int rc = sections[i](out, r);
+		int rc = sections[i].write(out, r);
 		if (rc)
 			return rc;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "intercept/trace_format.h"
 #include "report.h"
 #include "strtab.h"
 
@@ -201,6 +202,97 @@ static int fill_run(struct db *d)
 	return rc;
 }
 
+static const char schema_http[] =
+	"CREATE TABLE http(endpoint_id INTEGER PRIMARY KEY, method TEXT, endpoint TEXT,"
+	" host TEXT, requests INTEGER, errors INTEGER, total_ns INTEGER, p50_ns INTEGER,"
+	" p95_ns INTEGER, p99_ns INTEGER, max_ns INTEGER, dns_ns INTEGER, connect_ns INTEGER,"
+	" tls_ns INTEGER, ttfb_ns INTEGER, transfer_ns INTEGER, redirect_ns INTEGER,"
+	" bytes_received INTEGER, bytes_sent INTEGER, new_connections INTEGER,"
+	" requests_with_new_connection INTEGER, redirects INTEGER, multi_requests INTEGER,"
+	" stack_id INTEGER);"
+	"CREATE TABLE http_requests(endpoint_id INTEGER REFERENCES http, start_ns INTEGER,"
+	" end_ns INTEGER, duration_ns INTEGER, tid INTEGER, status INTEGER, curl_code INTEGER,"
+	" multi INTEGER, dns_ns INTEGER, connect_ns INTEGER, tls_ns INTEGER, ttfb_ns INTEGER,"
+	" transfer_ns INTEGER, bytes_received INTEGER, bytes_sent INTEGER,"
+	" new_connections INTEGER, stack_id INTEGER);"
+	"CREATE TABLE http_findings(kind TEXT, endpoint_id INTEGER, host TEXT, tid INTEGER,"
+	" requests INTEGER, time_ns INTEGER, message TEXT, stack_id INTEGER);";
+
+/* fill_http() : endpoints (their rank is endpoint_id - 1), every request, the findings. */
+static int fill_http(struct db *d)
+{
+	static const char *const kinds[] = {
+		[HTTP_F_ERRORS] = "errors",
+		[HTTP_F_CONNECTION_SETUP] = "connection_setup",
+		[HTTP_F_SLOW_DNS] = "slow_dns",
+		[HTTP_F_SERIAL] = "serial_requests",
+	};
+	const struct agg_http *h = &d->r->http;
+	sqlite3_stmt *st;
+	int rc = 0;
+	if (!(st = prep(d, "INSERT INTO http VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+			   "?,?,?,?)")))
+		return AZ_EIO;
+	for (size_t i = 0; i < h->eps.n && !rc; i++) {
+		const struct http_endpoint *e = &h->eps.v[i];
+		if ((rc = put_stack(d, e->stack)))
+			break;
+		b_u64(st, 1, i + 1);
+		b_text(st, 2, e->method);
+		b_text(st, 3, e->endpoint);
+		b_text(st, 4, e->host);
+		const uint64_t v[] = {e->requests,	  e->errors,	      e->total_ns,
+				      e->p50_ns,	  e->p95_ns,	      e->p99_ns,
+				      e->max_ns,	  e->dns_ns,	      e->connect_ns,
+				      e->tls_ns,	  e->ttfb_ns,	      e->transfer_ns,
+				      e->redirect_ns,	  e->bytes_received,  e->bytes_sent,
+				      e->new_connections, e->fresh_requests,  e->redirects,
+				      e->multi_requests,  e->stack};
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			b_u64(st, (int)k + 5, v[k]);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO http_requests VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+				 "?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	for (size_t i = 0; i < h->reqs.n && !rc; i++) {
+		const struct http_req *q = &h->reqs.v[i];
+		if ((rc = put_stack(d, q->stack)))
+			break;
+		const uint64_t v[] = {q->group + 1,	    q->start_ns,	q->end_ns,
+				      q->dur_ns,	    q->tid,		q->status,
+				      q->result,	    (q->flags & ITF_HTTP_MULTI) != 0,
+				      q->dns_us * 1000,	    q->connect_us * 1000, q->tls_us * 1000,
+				      q->ttfb_us * 1000,    q->transfer_us * 1000, q->bytes_down,
+				      q->bytes_up,	    q->connects,	q->stack};
+		for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
+			b_u64(st, (int)k + 1, v[k]);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO http_findings VALUES(?,?,?,?,?,?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	for (size_t i = 0; i < h->findings.n && !rc; i++) {
+		const struct http_finding *f = &h->findings.v[i];
+		if ((rc = put_stack(d, f->stack)))
+			break;
+		b_text(st, 1, kinds[f->kind]);
+		if (f->endpoint >= 0)
+			b_u64(st, 2, (uint64_t)f->endpoint + 1);
+		b_text(st, 3, f->endpoint >= 0 ? h->eps.v[f->endpoint].host : f->host);
+		if (f->tid)
+			b_u64(st, 4, f->tid);
+		b_u64(st, 5, f->count);
+		b_u64(st, 6, f->ns);
+		b_text(st, 7, f->message);
+		b_u64(st, 8, f->stack);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static const char schema_alloc[] =
 	"CREATE TABLE alloc(allocations INTEGER, frees INTEGER, bytes_allocated INTEGER,"
 	" peak_bytes INTEGER, peak_ns INTEGER, peak_allocations INTEGER, bytes_freed INTEGER,"
@@ -335,14 +427,15 @@ static int fill_warnings(struct db *d)
 	return rc;
 }
 
-/* The sections, in the JSON's order: each creates its tables and fills them. The SQL, HTTP
- * and lock sections add theirs here (tables sql, http, locks, with stack_id columns where
- * they have stacks, through put_stack()). */
+/* The sections, in the JSON's order: each creates its tables and fills them. The SQL and
+ * lock sections add theirs here (tables sql, locks, with stack_id columns where they have
+ * stacks, through put_stack()), as HTTP did (http, http_requests, http_findings). */
 static const struct {
 	const char *schema;
 	int (*fill)(struct db *d);
 } sections[] = {
 	{schema_run, fill_run},
+	{schema_http, fill_http},
 	{schema_alloc, fill_alloc},
 	{schema_leaks, fill_leaks},
 	{"", fill_warnings},

@@ -177,9 +177,94 @@ static void leaks_section(FILE *o, struct report *r)
 	free(sites);
 }
 
+static const char *status_text(char *buf, size_t cap, uint32_t status, uint32_t result,
+			       uint32_t flags)
+{
+	const char *name = http_curl_code_name(result);
+	if (result && name)
+		snprintf(buf, cap, "%s", name);
+	else if (result)
+		snprintf(buf, cap, "CURLcode %u", result);
+	else if (status)
+		snprintf(buf, cap, "HTTP %u", status);
+	else if (flags & ITF_HTTP_NO_RESULT)
+		snprintf(buf, cap, "removed before completion");
+	else
+		snprintf(buf, cap, "no response");
+	return buf;
+}
+
+static void http_section(FILE *o, struct report *r)
+{
+	const struct agg_http *h = &r->http;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32];
+	if (!h->requests)
+		return;
+	rule(o, "HTTP ENDPOINTS");
+	fprintf(o, "  %s requests to %zu endpoint%s, %s failed; %s in requests\n",
+		fmt_count(b1, sizeof(b1), h->requests), h->eps.n, h->eps.n == 1 ? "" : "s",
+		fmt_count(b2, sizeof(b2), h->errors), fmt_ns(b3, sizeof(b3), (double)h->total_ns));
+	size_t lim = rp_limit(r, h->eps.n, true);
+	for (size_t i = 0; i < lim; i++) {
+		const struct http_endpoint *ep = &h->eps.v[i];
+		fprintf(o, "  #%-3zu %s %s\n", i + 1, ep->method, ep->endpoint);
+		fprintf(o, "        %s request%s, %s error%s, %s in total: p50 %s  p95 %s  p99 %s  "
+			   "max %s\n",
+			fmt_count(b1, sizeof(b1), ep->requests), ep->requests == 1 ? "" : "s",
+			fmt_count(b2, sizeof(b2), ep->errors), ep->errors == 1 ? "" : "s",
+			fmt_ns(b3, sizeof(b3), (double)ep->total_ns),
+			fmt_ns(b4, sizeof(b4), (double)ep->p50_ns),
+			fmt_ns(b5, sizeof(b5), (double)ep->p95_ns),
+			fmt_ns(b6, sizeof(b6), (double)ep->p99_ns),
+			fmt_ns(b7, sizeof(b7), (double)ep->max_ns));
+		fprintf(o, "        phases: DNS %s, connect %s, TLS %s, ",
+			fmt_ns(b1, sizeof(b1), (double)ep->dns_ns),
+			fmt_ns(b2, sizeof(b2), (double)ep->connect_ns),
+			fmt_ns(b3, sizeof(b3), (double)ep->tls_ns));
+		fprintf(o, "first byte %s, transfer %s\n",
+			fmt_ns(b4, sizeof(b4), (double)ep->ttfb_ns),
+			fmt_ns(b5, sizeof(b5), (double)ep->transfer_ns));
+		fprintf(o, "        %s new connection%s, %s received, %s sent",
+			fmt_count(b1, sizeof(b1), ep->new_connections),
+			ep->new_connections == 1 ? "" : "s",
+			fmt_bytes(b2, sizeof(b2), (double)ep->bytes_received),
+			fmt_bytes(b3, sizeof(b3), (double)ep->bytes_sent));
+		if (ep->redirects)
+			fprintf(o, ", %s redirects followed",
+				fmt_count(b4, sizeof(b4), ep->redirects));
+		fprintf(o, "\n");
+		fmt_text_stack(o, r, ep->stack, "        ");
+	}
+	if (h->eps.n > lim)
+		fprintf(o, "  ... %zu more endpoints (--top %zu shows them)\n", h->eps.n - lim,
+			h->eps.n);
+	if (h->findings.n) {
+		fprintf(o, "\n  Findings\n");
+		for (size_t i = 0; i < h->findings.n; i++) {
+			/* an endpoint's finding has the endpoint's stack, shown above */
+			fprintf(o, "  - %s\n", h->findings.v[i].message);
+			if (h->findings.v[i].endpoint < 0)
+				fmt_text_stack(o, r, h->findings.v[i].stack, "        ");
+		}
+	}
+	if (h->n_slowest) {
+		fprintf(o, "\n  Slowest requests\n");
+		for (uint32_t i = 0; i < h->n_slowest; i++) {
+			const struct http_req *q = &h->reqs.v[h->slowest[i]];
+			const struct http_endpoint *ep = &h->eps.v[q->group];
+			fprintf(o, "  #%-3u %s  %s %s: %s, started %s after start, thread %u\n",
+				i + 1,
+				fmt_ns(b1, sizeof(b1), (double)q->dur_ns), ep->method, ep->endpoint,
+				status_text(b2, sizeof(b2), q->status, q->result, q->flags),
+				fmt_ns(b3, sizeof(b3), (double)q->start_ns), q->tid);
+		}
+	}
+}
+
 int fmt_text(struct report *r, FILE *o)
 {
 	summary(o, r);
+	http_section(o, r);
 	alloc_section(o, r);
 	leaks_section(o, r);
 	const char *const *sw;

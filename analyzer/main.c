@@ -19,7 +19,8 @@ static const char usage[] =
 	"               [--no-symbols]\n"
 	"\n"
 	"Reads a trace written by libintercept.so (build/intercept -- PROG, or\n"
-	"LD_PRELOAD=build/libintercept.so PROG) and reports allocation hotspots and leaks.\n"
+	"LD_PRELOAD=build/libintercept.so PROG) and reports allocation hotspots and leaks,\n"
+	"and HTTP requests made through libcurl by endpoint (latency, phases, errors).\n"
 	"\n"
 	"  --format FORMAT  text (default: for a terminal), json (the schema in\n"
 	"                   docs/report-json.md), or an export format (docs/formats.md):\n"
@@ -30,8 +31,9 @@ static const char usage[] =
 	"                   prometheus  text exposition of the run's totals\n"
 	"                   sqlite      every section as tables (needs -o FILE)\n"
 	"  --weight COST    folded: what a stack costs: bytes (allocated; default),\n"
-	"                   count (allocations), leaked (bytes never freed);\n"
-	"                   lockwait and sqltime once those sections exist\n"
+	"                   count (allocations), leaked (bytes never freed),\n"
+	"                   httptime (ns in HTTP requests); lockwait and sqltime\n"
+	"                   once those sections exist\n"
 	"  -o FILE          write the report to FILE instead of standard output\n"
 	"  --top N          entries per section (text default 10, others all; never\n"
 	"                   cuts folded, pprof or chrome)\n"
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 			const char *v = a[8] == '=' ? a + 9 : ++i < argc ? argv[i] : NULL;
 			if (!v)
 				return fail("--weight needs a value (bytes, count, leaked, "
-					    "lockwait, sqltime)");
+					    "httptime, lockwait, sqltime)");
 			if (fmt_folded_weight(v, &opt.weight))
 				return fail(az_error_msg());
 			weight_given = true;

@@ -41,6 +41,7 @@ void rp_free(struct report *r)
 	VEC_FREE(r->warnings);
 	sym_destroy(r->sym);
 	agg_alloc_free(&r->alloc);
+	agg_http_free(&r->http);
 	ord_free(&r->ord);
 	tr_free(&r->tr);
 	memset(r, 0, sizeof(*r));

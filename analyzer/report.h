@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "agg_alloc.h"
+#include "agg_http.h"
 #include "order.h"
 #include "sym.h"
 #include "trace.h"
@@ -17,7 +18,7 @@
 
 /* --weight (--format folded): the cost each folded stack carries (fmt_folded.c's table) */
 enum rp_weight { RP_WEIGHT_BYTES, RP_WEIGHT_COUNT, RP_WEIGHT_LEAKED, RP_WEIGHT_LOCKWAIT,
-		 RP_WEIGHT_SQLTIME };
+		 RP_WEIGHT_SQLTIME, RP_WEIGHT_HTTPTIME };
 
 struct az_options {
 	unsigned top;		 /* --top N: entries per section in text (0: default 10) */
@@ -45,6 +46,7 @@ struct report {
 	struct trace tr;
 	struct order ord;
 	struct agg_alloc alloc;
+	struct agg_http http; /* agg_http.c: HTTP transfers by endpoint */
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;

@@ -23,6 +23,7 @@ unsigned opt_pool_mb = 1024;
 int opt_zstd_level = 3;
 unsigned opt_max_stacks = 1u << 20;
 bool opt_quiet = false;
+bool opt_url_query = false;
 bool opt_secure = false;
 
 /* parse_u() : whole decimal number in [lo, hi]. @return 0 or -EINVAL. */
@@ -194,6 +195,7 @@ void cfg_load(void)
 	knob_u("INTERCEPT_POOL_MB", &opt_pool_mb, 16, 64 * 1024);
 	knob_level();
 	knob_u("INTERCEPT_MAX_STACKS", &opt_max_stacks, 1024, 1u << 26);
+	knob_bool("INTERCEPT_URL_QUERY", &opt_url_query);
 	/* rings are a power of two so that positions wrap with a mask */
 	unsigned kb = 64;
 	while (kb < opt_buffer_kb)

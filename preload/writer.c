@@ -24,6 +24,7 @@
 #include "config.h"
 #include "futex.h"
 #include "intercept/trace_format.h"
+#include "intercept/url.h"
 #include "intercept/varint.h"
 #include "live.h"
 #include "modules.h"
@@ -306,6 +307,8 @@ static void read_cmdline(void)
 		return;
 	while (n > 0 && cmdline[n - 1] == '\0')
 		n--;
+	/* URLs among the arguments lose their credentials and query (privacy by default) */
+	n = (ssize_t)itf_url_scrub_args(cmdline, (size_t)n, opt_url_query ? ITF_URL_KEEP_QUERY : 0);
 	for (ssize_t i = 0; i < n; i++)
 		if (cmdline[i] == '\0')
 			cmdline[i] = ' ';

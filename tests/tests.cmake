@@ -35,6 +35,11 @@ target_include_directories(test_agg_alloc PRIVATE ${T}/unit)
 target_link_libraries(test_agg_alloc PRIVATE intercept_analyzer)
 add_test(NAME unit_agg_alloc COMMAND test_agg_alloc)
 
+add_executable(test_http ${T}/unit/test_http.c)
+target_include_directories(test_http PRIVATE ${T}/unit)
+target_link_libraries(test_http PRIVATE intercept_analyzer)
+add_test(NAME unit_http COMMAND test_http)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
@@ -54,6 +59,17 @@ ic_workload(sleeper ${T}/workloads/sleeper.c)
 ic_workload(cxx_app ${T}/workloads/cxx_app.cpp)
 ic_workload(execer ${T}/workloads/execer.c)
 ic_workload(thread_exit ${T}/workloads/thread_exit.c)
+ic_workload(http_client ${T}/workloads/http_client.c)
+target_link_libraries(http_client PRIVATE PkgConfig::CURL)
+# Two libcurl builds in one process (hook_curl.c forwards each call to its caller's build):
+# the plugin links Debian's GnuTLS build by path (only its runtime package is needed).
+find_library(CURL_GNUTLS_LIB NAMES libcurl-gnutls.so.4 REQUIRED)
+add_library(curl_plugin SHARED ${T}/workloads/curl_plugin.c)
+set_target_properties(curl_plugin PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WL_DIR})
+target_include_directories(curl_plugin SYSTEM PRIVATE ${CURL_INCLUDE_DIRS})
+target_link_libraries(curl_plugin PRIVATE ${CURL_GNUTLS_LIB})
+ic_workload(curl_flavours ${T}/workloads/curl_flavours.c)
+target_link_libraries(curl_flavours PRIVATE PkgConfig::CURL)
 add_library(leaky SHARED ${T}/workloads/libleaky.c)
 set_target_properties(leaky PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WL_DIR})
 target_compile_options(leaky PRIVATE -O2 -g)

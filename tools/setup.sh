@@ -10,10 +10,13 @@ PKGS=(
 	libunwind-dev libzstd-dev libdw-dev libelf-dev
 	# the analyzer's export formats: pprof (protobuf-c, zlib), sqlite
 	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libsqlite3-dev
+	libcurl4-openssl-dev # headers for the curl hook (never linked into it), HTTP workloads
 	# tests and tools
 	python3 zstd
 	# the real consumers the format tests feed: go tool pprof, promtool, the sqlite3 shell
 	golang-go prometheus sqlite3
+	curl # the curl command-line tool, profiled by the HTTP tests
+	libcurl3-gnutls # the second libcurl build of the two-builds test
 )
 
 missing=()

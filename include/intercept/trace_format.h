@@ -175,6 +175,50 @@ enum itf_ev_type {
 #define ITF_EV_SLOTS 8u		/* thread slots per EVENTS section */
 #define ITF_EV_HOT_BYTE(type, slot) ((uint8_t)(ITF_EV_HOT | ((slot) << 4) | (type)))
 
+/* ---- curl events (0x28..0x2f, issue 4; preload/hook_curl.c, analyzer/agg_http.c) ---------
+ *
+ * ITF_EV_HTTP 0x28  one HTTP transfer made through libcurl has ended. Recorded by the thread
+ *   that saw it end (its slot): the caller of curl_easy_perform, or for the multi interface
+ *   the thread that read its CURLMSG_DONE (curl_multi_info_read), removed it
+ *   (curl_multi_remove_handle) or cleaned up its multi handle (curl_multi_cleanup) - the
+ *   thread driving it. The event's timestamp (dts) is read after the end was seen. Payload
+ *   fields (after type | len | slot | dts), in order:
+ *   u flags (ITF_HTTP_*)
+ *   | u dur: clock units from the transfer's start (curl_easy_perform entered, or
+ *     curl_multi_add_handle called) to the record's timestamp; 0 with ITF_HTTP_NO_START
+ *   | u url: string id (ITF_STR_URL) of the effective URL, cleaned by itf_url_clean()
+ *     (include/intercept/url.h) before it was interned: no user:password@, no query or
+ *     fragment unless ITF_HTTP_QUERY_KEPT, id-like path segments as {id}; 0 = unknown
+ *   | u method: string id (ITF_STR_OTHER) of CURLINFO_EFFECTIVE_METHOD; 0 = unknown
+ *   | u result: the CURLcode (0 = CURLE_OK; also 0 with ITF_HTTP_NO_RESULT)
+ *   | u status: CURLINFO_RESPONSE_CODE (0 = no response)
+ *   | u namelookup_us | u connect_us | u appconnect_us | u pretransfer_us
+ *   | u starttransfer_us | u total_us | u redirect_us: CURLINFO_*_TIME_T, microseconds from
+ *     the start as libcurl reports them (cumulative, 0 when a phase did not happen; not
+ *     always monotone: readers clamp)
+ *   | u bytes_down (CURLINFO_SIZE_DOWNLOAD_T) | u bytes_up (CURLINFO_SIZE_UPLOAD_T)
+ *   | u new_connections (CURLINFO_NUM_CONNECTS) | u redirects (CURLINFO_REDIRECT_COUNT)
+ *   | u stack: the stack that started the transfer (curl_easy_perform's caller, or
+ *     curl_multi_add_handle's caller on the thread that added it); 0 = unknown
+ *   | u queue_us (CURLINFO_QUEUE_TIME_T, libcurl >= 8.6; else 0)
+ *   | u posttransfer_us (CURLINFO_POSTTRANSFER_TIME_T, libcurl >= 8.10; else 0)
+ *   | u conn_id: CURLINFO_CONN_ID + 1 (libcurl >= 8.2; else 0 = unknown)
+ *   Readers ignore payload bytes after the fields they know. Request and response
+ *   headers and bodies are never recorded.
+ */
+enum itf_curl_type {
+	ITF_EV_HTTP = 0x28,
+};
+
+/* ITF_HTTP_*: bits of an ITF_EV_HTTP record's flags. */
+#define ITF_HTTP_MULTI 0x1u	 /* driven through the multi interface */
+#define ITF_HTTP_NO_RESULT 0x2u	 /* removed (or its multi cleaned up) before the application
+				    read its CURLMSG_DONE: result unknown, maybe aborted */
+#define ITF_HTTP_NO_START 0x4u	 /* start not seen (added before recording began, or the
+				    in-flight table was full): dur is 0 */
+#define ITF_HTTP_URL_CUT 0x8u	 /* the cleaned URL was longer than the hook keeps: cut */
+#define ITF_HTTP_QUERY_KEPT 0x10u /* INTERCEPT_URL_QUERY=1: the URL keeps its query */
+
 /* ---- META section records ----------------------------------------------------------------
  * All length-prefixed: type (0x40..0x7f), u len, payload. Fields in order:
  *

@@ -1,8 +1,9 @@
 """--format pprof, read by the real pprof (`go tool pprof` from Debian's golang-go): -raw
-shows the four sample types with totals equal to the JSON's (allocations, bytes allocated,
-leaked blocks and bytes), each workload function's values equal the workload's own counts,
-and every sample's stack, expanded through its locations' lines (inlined calls included),
-is one of the JSON's stacks named frame by frame as the JSON names them, with the same
+shows the sample types (four for allocations, two for HTTP: test_curl.py checks those)
+with totals equal to the JSON's (allocations, bytes allocated, leaked blocks and bytes),
+each workload function's values equal the workload's own counts, and every sample's
+stack, expanded through its locations' lines (inlined calls included), is one of the JSON's
+stacks named frame by frame as the JSON names them, with the same
 files and lines. -top on inuse_space agrees with leaks.bytes to the byte."""
 import collections
 import gzip
@@ -44,7 +45,8 @@ lines = raw.splitlines()
 i = lines.index("Samples:")
 types = [t.replace("[dflt]", "") for t in lines[i + 1].split()]
 lib.expect_eq(types, ["alloc_objects/count", "alloc_space/bytes", "inuse_objects/count",
-                      "inuse_space/bytes"], "sample types")
+                      "inuse_space/bytes", "http_requests/count", "http_time/nanoseconds"],
+              "sample types")
 lib.expect("alloc_space/bytes[dflt]" in lines[i + 1], "alloc_space is the default")
 samples = []
 for line in lines[i + 2:]:

@@ -1,12 +1,21 @@
 /* demo.c - the bundled demo program that tools/demo.sh profiles: a small "order service"
  * with worker threads. It has a cache that grows and stops (a plateau), a leak in an error
  * path, temporary buffers in a hot loop, and realloc-grown strings: the things the report
- * is built to find. */
+ * is built to find. It then asks an "inventory service" about some orders over HTTP with
+ * libcurl, one request after another, from a slow pricing endpoint and one that answers
+ * 404 for some items. The inventory service is a few lines below, on a thread of its own
+ * listening on 127.0.0.1 (loopback only, a kernel-chosen port). */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #define WORKERS 4
 #define ORDERS 20000
@@ -89,6 +98,99 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* ---- the inventory service: one connection at a time, keep-alive, fixed answers ------ */
+
+static int inv_fd = -1;
+
+static void *inventory_service(void *arg)
+{
+	(void)arg;
+	char req[2048], resp[256];
+	for (;;) {
+		int c = accept(inv_fd, NULL, NULL);
+		if (c < 0)
+			return NULL; /* the listening socket was shut down */
+		size_t have = 0;
+		ssize_t n;
+		while ((n = read(c, req + have, sizeof(req) - 1 - have)) > 0) {
+			have += (size_t)n;
+			req[have] = '\0';
+			char *end = strstr(req, "\r\n\r\n");
+			if (!end)
+				continue;
+			int id = 0, status = 200;
+			if (!strncmp(req, "GET /pricing", 12))
+				/* a slow backend */
+				nanosleep(&(struct timespec){0, 15000000}, NULL);
+			else if (sscanf(req, "GET /inventory/%d", &id) == 1 && id % 13 == 0)
+				status = 404;
+			int len = snprintf(resp, sizeof(resp),
+					   "HTTP/1.1 %d %s\r\nContent-Length: 11\r\n\r\n"
+					   "{\"stock\":7}",
+					   status, status == 200 ? "OK" : "Not Found");
+			if (write(c, resp, (size_t)len) != len)
+				break;
+			have -= (size_t)(end + 4 - req);
+			memmove(req, end + 4, have);
+		}
+		close(c);
+	}
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+__attribute__((noinline)) static void check_inventory(CURL *h, const char *base, int order)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "%s/inventory/%d", base, order);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_perform(h);
+}
+
+__attribute__((noinline)) static void fetch_prices(CURL *h, const char *base)
+{
+	char url[128];
+	snprintf(url, sizeof(url), "%s/pricing?currency=EUR", base);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_perform(h);
+}
+
+/* http_part() : 40 inventory checks and 5 price fetches, one after another. */
+static void http_part(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	pthread_t t;
+	inv_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (inv_fd < 0 || bind(inv_fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(inv_fd, 16) || getsockname(inv_fd, (struct sockaddr *)&a, &alen) ||
+	    pthread_create(&t, NULL, inventory_service, NULL)) {
+		printf("demo: no loopback socket, skipping the HTTP part\n");
+		return;
+	}
+	char base[64];
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	CURL *h = curl_easy_init();
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+	for (int i = 0; i < 40; i++)
+		check_inventory(h, base, 1000 + i * 7);
+	for (int i = 0; i < 5; i++)
+		fetch_prices(h, base);
+	curl_easy_cleanup(h);
+	curl_global_cleanup();
+	shutdown(inv_fd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(inv_fd);
+	printf("demo: made 45 requests to the inventory service at %s\n", base);
+}
+
 int main(void)
 {
 	pthread_t t[WORKERS];
@@ -97,5 +199,6 @@ int main(void)
 	for (int i = 0; i < WORKERS; i++)
 		pthread_join(t[i], NULL);
 	printf("demo: processed %d orders with %d workers\n", ORDERS, WORKERS);
+	http_part();
 	return 0;
 }

@@ -41,6 +41,8 @@ static const char usage[] =
 	"  --max-stacks N        distinct stacks kept [INTERCEPT_MAX_STACKS] (1048576)\n"
 	"  -q, --quiet           no \"intercept:\" messages from the profiled program\n"
 	"                        [INTERCEPT_QUIET=1]\n"
+	"  --url-query           keep query strings of HTTP URLs in the trace (credentials\n"
+	"                        are always removed) [INTERCEPT_URL_QUERY=1]\n"
 	"  -h, --help            this text\n"
 	"\n"
 	"A bad value is reported once by the profiled program as \"intercept: ...\" and the\n"
@@ -131,6 +133,7 @@ static const struct knob knobs[] = {
 	{"--buffer-kb", "INTERCEPT_BUFFER_KB", NULL}, {"--pool-mb", "INTERCEPT_POOL_MB", NULL},
 	{"--zstd-level", "INTERCEPT_ZSTD_LEVEL", NULL},
 	{"--max-stacks", "INTERCEPT_MAX_STACKS", NULL}, {"--quiet", "INTERCEPT_QUIET", "1"},
+	{"--url-query", "INTERCEPT_URL_QUERY", "1"},
 };
 
 int main(int argc, char **argv)
