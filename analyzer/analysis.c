@@ -64,6 +64,15 @@ static void http_warnings(struct report *r)
 			(unsigned long long)h->url_cut);
 }
 
+/* META records the foundation does not know: each hook's own, by type. */
+static int on_meta_other(void *ctx, uint8_t type, const uint8_t *payload, size_t len)
+{
+	struct pipe *p = ctx;
+	if (type == ITF_META_LOCK_COUNTS)
+		return agg_lock_counts(&p->r->locks, payload, len);
+	return 0;
+}
+
 int az_load(struct report *r, const char *path, const struct az_options *opt)
 {
 	struct rd rd;
@@ -72,12 +81,13 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	memset(r, 0, sizeof(*r));
 	r->opt = *opt;
 	if ((rc = tr_init(&r->tr, path)) || (rc = ord_init(&r->ord)) ||
-	    (rc = agg_alloc_init(&r->alloc)) ||
+	    (rc = agg_alloc_init(&r->alloc)) || (rc = agg_lock_init(&r->locks)) ||
 	    (rc = hmap_init(&r->stacks, sizeof(struct rp_stack *), 256)))
 		return rc;
 	if (!(r->sym = sym_create()))
 		return az_error(AZ_ENOMEM, "out of memory");
-	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)))
+	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)) ||
+	    (rc = ord_add_consumer(&r->ord, &r->locks, agg_lock_event)))
 		return rc;
 	if ((rc = agg_http_init(&r->http)) ||
 	    (rc = ord_add_consumer(&r->ord, &r->http, agg_http_event)))
@@ -96,6 +106,7 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 		.counters = fwd_counters,
 		.end = fwd_end,
 		.exec = fwd_exec,
+		.meta_other = on_meta_other,
 		.event = on_event,
 	};
 	if ((rc = rd_open(&rd, path)))
@@ -123,6 +134,8 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	if ((rc = agg_http_finish(&r->http, &r->tr)))
 		goto out_close;
 	http_warnings(r);
+	if ((rc = agg_lock_finish(&r->locks, &r->tr)))
+		goto out_close;
 	rc = 0;
 out_close:
 	rd_close(&rd);

@@ -86,6 +86,12 @@ static void summary(struct jw *w, struct report *r)
 	jw_u64(w, "wait_ns", c->wait_ns);
 	jw_u64(w, "profiler_memory_bytes", c->pool_bytes);
 	jw_u64(w, "trace_bytes", t->file_bytes);
+	jw_u64(w, "lock_wait_ns", rp_lock_wait_ns(r));
+	jw_u64(w, "pthread_lock_wait_ns", r->locks.wait_ns);
+	jw_bool(w, "lock_counting", r->locks.counting);
+	jw_u64(w, "lock_acquisitions", r->locks.acquisitions);
+	jw_u64(w, "locks_counted", r->locks.locks_counted);
+	jw_u64(w, "lock_count_overflow", r->locks.count_overflow);
 	jw_obj_end(w);
 }
 
@@ -151,6 +157,76 @@ static void alloc_section(struct jw *w, struct report *r)
 	jw_arr_end(w);
 	heap_timeline(w, r);
 	jw_obj_end(w);
+}
+
+#define LOCK_WAITERS_JSON 10 /* waiting stacks listed per lock */
+
+static const char *lock_wait_kind(unsigned kinds)
+{
+	static const char *const names[] = {"?", "mutex", "read", "write"};
+	for (unsigned k = ITF_LOCK_MUTEX; k <= ITF_LOCK_WRITE; k++)
+		if (kinds == 1u << k)
+			return names[k];
+	return "mixed";
+}
+
+static void locks_section(struct jw *w, struct report *r)
+{
+	const struct agg_lock *a = &r->locks;
+	char addr[32];
+	jw_arr(w, "locks");
+	size_t lim = rp_limit(r, a->n_sorted, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		bool rw = strcmp(lock_kind_name(l), "mutex") != 0;
+		jw_obj(w, NULL);
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+		jw_str(w, "lock", addr);
+		jw_str(w, "kind", lock_kind_name(l));
+		jw_u64(w, "contended", l->contended);
+		jw_u64(w, "wait_ns", l->wait_ns);
+		jw_u64(w, "max_wait_ns", l->max_wait_ns);
+		fmt_json_stack(w, "stack", r, l->n_sorted ? l->sorted[0].stack : 0);
+		/* additions (docs/report-json.md) */
+		jw_u64(w, "timeouts", l->timeouts);
+		jw_u64(w, "errors", l->errors);
+		if (rw) {
+			jw_u64(w, "read_contended", l->read_contended);
+			jw_u64(w, "read_wait_ns", l->read_wait_ns);
+			jw_u64(w, "write_contended", l->write_contended);
+			jw_u64(w, "write_wait_ns", l->write_wait_ns);
+		}
+		if (l->counted) {
+			uint64_t acq = lock_acquisitions(l);
+			jw_u64(w, "acquisitions", acq);
+			if (rw) {
+				jw_u64(w, "read_acquisitions", l->acq_read);
+				jw_u64(w, "write_acquisitions", l->acq_write);
+			}
+			/* contended also counts waits that ended without the lock (timeouts) */
+			jw_dbl(w, "contended_share", acq ? (double)l->contended / (double)acq : 0.0);
+		}
+		bool by_count = l->counted && l->first_acq_stack;
+		jw_str(w, "first_seen", by_count ? "first acquisition" : "first contended acquisition");
+		fmt_json_stack(w, "first_seen_stack", r, by_count ? l->first_acq_stack :
+								     l->first_wait_stack);
+		jw_u64(w, "first_contended_ns", tr_ns(&r->tr, l->first_wait_ts));
+		jw_u64(w, "waiting_stacks", l->n_sorted);
+		jw_arr(w, "waiters");
+		for (size_t j = 0; j < l->n_sorted && j < LOCK_WAITERS_JSON; j++) {
+			const struct lock_waiter *ws = &l->sorted[j];
+			jw_obj(w, NULL);
+			jw_str(w, "kind", lock_wait_kind(ws->kinds));
+			jw_u64(w, "contended", ws->waits);
+			jw_u64(w, "wait_ns", ws->wait_ns);
+			jw_u64(w, "max_wait_ns", ws->max_wait_ns);
+			fmt_json_stack(w, "stack", r, ws->stack);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
 }
 
 static void leaks_section(struct jw *w, struct report *r)
@@ -298,8 +374,7 @@ int fmt_json(struct report *r, FILE *out)
 	jw_arr_end(&w);
 	http_section(&w, r);
 	alloc_section(&w, r);
-	jw_arr(&w, "locks");
-	jw_arr_end(&w);
+	locks_section(&w, r);
 	leaks_section(&w, r);
 	jw_arr(&w, "warnings");
 	for (size_t i = 0; i < r->warnings.n; i++)

@@ -42,6 +42,18 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* lock_summary() : one line: how much of the run threads spent waiting on locks. */
+static void lock_summary(FILE *o, struct report *r)
+{
+	char b1[32], b2[32];
+	if (!(r->tr.hdr.hooks & (ITF_HOOK_LOCK | ITF_HOOK_SQLITE)))
+		return;
+	uint64_t wait = rp_lock_wait_ns(r), run = tr_duration_ns(&r->tr);
+	fprintf(o, "  threads waited %s on locks: %.1f%% of the %s run (summed over threads)\n",
+		fmt_ns(b1, sizeof(b1), (double)wait), pct(wait, run),
+		fmt_ns(b2, sizeof(b2), (double)run));
+}
+
 static void summary(FILE *o, struct report *r)
 {
 	const struct trace *t = &r->tr;
@@ -58,6 +70,7 @@ static void summary(FILE *o, struct report *r)
 			   "last flush\n");
 	if (t->exec_path)
 		fprintf(o, "  ended by exec of %s (its trace is a separate file)\n", t->exec_path);
+	lock_summary(o, r);
 	if (c->dropped_events)
 		fprintf(o, "  %s events DROPPED (INTERCEPT_DROP=1 and the buffers were full): totals "
 			   "below are low by that much\n",
@@ -143,6 +156,76 @@ static void alloc_section(FILE *o, struct report *r)
 		}
 	}
 	free(sites);
+}
+
+#define LOCK_WAITERS_TEXT 2 /* waiting stacks shown per lock */
+
+static void locks_section(FILE *o, struct report *r)
+{
+	const struct agg_lock *a = &r->locks;
+	char b1[32], b2[32], b3[32], b4[32];
+	if (!(r->tr.hdr.hooks & ITF_HOOK_LOCK))
+		return;
+	rule(o, "LOCK CONTENTION");
+	if (a->counting)
+		fprintf(o, "  %s acquisitions of %s locks counted (INTERCEPT_LOCK_COUNT=1)\n",
+			fmt_count(b1, sizeof(b1), a->acquisitions),
+			fmt_count(b2, sizeof(b2), a->locks_counted));
+	if (a->count_overflow)
+		fprintf(o, "  %s acquisitions not counted: more distinct locks than the counting "
+			   "table holds\n",
+			fmt_count(b1, sizeof(b1), a->count_overflow));
+	if (!a->n_sorted) {
+		fprintf(o, "  no contention: no thread ever found a pthread mutex or rwlock busy\n");
+		return;
+	}
+	fprintf(o, "  %s contended acquisitions of %s locks, %s waited in all",
+		fmt_count(b1, sizeof(b1), a->waits), fmt_count(b2, sizeof(b2), a->locks_contended),
+		fmt_ns(b3, sizeof(b3), (double)a->wait_ns));
+	if (a->counting)
+		fprintf(o, " (%.2f%% of acquisitions)", pct(a->waits, a->acquisitions));
+	fprintf(o, "\n");
+	size_t lim = rp_limit(r, a->n_sorted, true);
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		fprintf(o, "\n  #%-3zu %s 0x%llx: %s contended", i + 1, lock_kind_name(l),
+			(unsigned long long)l->addr, fmt_count(b1, sizeof(b1), l->contended));
+		if (l->counted)
+			fprintf(o, " of %s acquisitions (%.1f%%)",
+				fmt_count(b2, sizeof(b2), lock_acquisitions(l)),
+				pct(l->contended, lock_acquisitions(l)));
+		fprintf(o, ", waited %s (%.1f%%), longest %s\n",
+			fmt_ns(b1, sizeof(b1), (double)l->wait_ns), pct(l->wait_ns, a->wait_ns),
+			fmt_ns(b2, sizeof(b2), (double)l->max_wait_ns));
+		if (l->read_contended || l->write_contended)
+			fprintf(o, "        readers waited %s times (%s), writers %s times (%s)\n",
+				fmt_count(b1, sizeof(b1), l->read_contended),
+				fmt_ns(b2, sizeof(b2), (double)l->read_wait_ns),
+				fmt_count(b3, sizeof(b3), l->write_contended),
+				fmt_ns(b4, sizeof(b4), (double)l->write_wait_ns));
+		if (l->timeouts || l->errors)
+			fprintf(o, "        %s timed out, %s failed\n",
+				fmt_count(b1, sizeof(b1), l->timeouts),
+				fmt_count(b2, sizeof(b2), l->errors));
+		size_t nw = l->n_sorted < LOCK_WAITERS_TEXT ? l->n_sorted : LOCK_WAITERS_TEXT;
+		for (size_t j = 0; j < nw; j++) {
+			const struct lock_waiter *w = &l->sorted[j];
+			fprintf(o, "        %s waits, %s, from:\n",
+				fmt_count(b1, sizeof(b1), w->waits),
+				fmt_ns(b2, sizeof(b2), (double)w->wait_ns));
+			fmt_text_stack(o, r, w->stack, "          ");
+		}
+		if (l->n_sorted > nw)
+			fprintf(o, "        ... %zu more waiting stacks\n", l->n_sorted - nw);
+		bool by_count = l->counted && l->first_acq_stack;
+		fprintf(o, "        first seen (%s):\n",
+			by_count ? "first acquisition" : "first contended acquisition");
+		fmt_text_stack(o, r, by_count ? l->first_acq_stack : l->first_wait_stack,
+			       "          ");
+	}
+	if (a->n_sorted > lim)
+		fprintf(o, "  ... %zu more contended locks (--top %zu shows them)\n",
+			a->n_sorted - lim, a->n_sorted);
 }
 
 static void leaks_section(FILE *o, struct report *r)
@@ -266,6 +349,7 @@ int fmt_text(struct report *r, FILE *o)
 	summary(o, r);
 	http_section(o, r);
 	alloc_section(o, r);
+	locks_section(o, r);
 	leaks_section(o, r);
 	const char *const *sw;
 	size_t nsw = sym_warnings(r->sym, &sw);

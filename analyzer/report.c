@@ -42,6 +42,7 @@ void rp_free(struct report *r)
 	sym_destroy(r->sym);
 	agg_alloc_free(&r->alloc);
 	agg_http_free(&r->http);
+	agg_lock_free(&r->locks);
 	ord_free(&r->ord);
 	tr_free(&r->tr);
 	memset(r, 0, sizeof(*r));
@@ -275,4 +276,12 @@ size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *in
 	*interval_ns = w_ns > 0 && w_ns < 1e19 ? (uint64_t)w_ns : 0;
 	*out = p;
 	return h->n;
+}
+
+uint64_t rp_lock_wait_ns(const struct report *r)
+{
+	uint64_t ns = r->locks.wait_ns; /* pthread mutexes and rwlocks */
+	/* SQLite (issue 3): add the sum of the sql section's lock_wait_ns here, so that the
+	 * summary's figure covers database locks too. */
+	return ns;
 }

@@ -11,6 +11,7 @@
 
 #include "agg_alloc.h"
 #include "agg_http.h"
+#include "agg_lock.h"
 #include "order.h"
 #include "sym.h"
 #include "trace.h"
@@ -47,6 +48,7 @@ struct report {
 	struct order ord;
 	struct agg_alloc alloc;
 	struct agg_http http; /* agg_http.c: HTTP transfers by endpoint */
+	struct agg_lock locks; /* pthread lock contention (agg_lock.c) */
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;
@@ -82,6 +84,10 @@ struct rp_site {
 /*! rp_sites() : allocation sites sorted by `order`. *out is malloc'ed (caller frees).
  * @return 0 or AZ_ENOMEM. */
 int rp_sites(struct report *r, enum rp_site_order order, struct rp_site **out, size_t *n);
+
+/*! rp_lock_wait_ns() : the time threads spent waiting on locks of either kind, summed
+ * over threads: pthread mutexes and rwlocks (agg_lock.c) plus SQLite's database locks. */
+uint64_t rp_lock_wait_ns(const struct report *r);
 
 /*! rp_limit() : how many of n entries a format shows: --top if given, else n (all) for
  * machine formats, or the text default. */

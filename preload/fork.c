@@ -17,6 +17,7 @@
 #include "fork.h"
 #include "hook.h"
 #include "intern.h"
+#include "lockcount.h"
 #include "modules.h"
 #include "tls.h"
 #include "writer.h"
@@ -52,6 +53,7 @@ static void fork_child(void)
 		intern_fork_done();
 		mod_fork_unlock();
 		tls_reset_after_fork();
+		lkc_fork_child();
 		wr_fork_child();
 	}
 	ic_tls.in_hook = fork_saved_guard;

@@ -13,6 +13,7 @@
 #include "hook.h"
 #include "intercept/trace_format.h"
 #include "live.h"
+#include "lockcount.h"
 #include "modules.h"
 #include "resolve.h"
 #include "stack.h"
@@ -27,6 +28,7 @@ void ic_lazy_init(void)
 	if (!atomic_compare_exchange_strong(&ic_state, &expect, IC_STARTING))
 		return;
 	resolve_all();
+	resolve_pthread(); /* now, so that a first lock in a signal handler needs no dlsym */
 	cfg_load();
 	if (opt_secure || !opt_hooks) {
 		atomic_store(&ic_state, IC_CLOSED);
@@ -45,6 +47,7 @@ void ic_lazy_init(void)
 		atomic_store(&ic_state, IC_CLOSED);
 		return;
 	}
+	lkc_init(); /* INTERCEPT_LOCK_COUNT=1; on failure counting stays off, nothing else */
 	atomic_store(&ic_state, IC_READY);
 	atomic_store(&ic_active, opt_hooks);
 }

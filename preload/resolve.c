@@ -94,3 +94,55 @@ void resolve_all(void)
 	RESOLVE(malloc);
 	atomic_store_explicit(&state, 2, memory_order_release);
 }
+
+/* ---- the lock functions (hook_pthread.c) -----------------------------------------------
+ * glibc 2.36 keeps several versions of some of them (pthread_mutex_timedlock@GLIBC_2.2.5
+ * and @@GLIBC_2.34, pthread_mutex_clocklock@GLIBC_2.30 and @@GLIBC_2.34, ...), but `nm -D
+ * --with-symbol-versions` shows every version of one function at the same address: they
+ * are one implementation, moved from libpthread to libc in 2.34. So plain dlsym (the
+ * default version) is right here; dlvsym is needed only where versions differ in
+ * behaviour, like pthread_cond_* (GLIBC_2.2.5 vs 2.3.2), which this hook does not wrap. */
+_Atomic(int (*)(pthread_mutex_t *)) real_pthread_mutex_lock;
+_Atomic(int (*)(pthread_mutex_t *)) real_pthread_mutex_trylock;
+_Atomic(int (*)(pthread_mutex_t *, const struct timespec *)) real_pthread_mutex_timedlock;
+_Atomic(int (*)(pthread_mutex_t *, clockid_t, const struct timespec *))
+	real_pthread_mutex_clocklock;
+_Atomic(int (*)(pthread_rwlock_t *)) real_pthread_rwlock_rdlock;
+_Atomic(int (*)(pthread_rwlock_t *)) real_pthread_rwlock_wrlock;
+_Atomic(int (*)(pthread_rwlock_t *)) real_pthread_rwlock_tryrdlock;
+_Atomic(int (*)(pthread_rwlock_t *)) real_pthread_rwlock_trywrlock;
+_Atomic(int (*)(pthread_rwlock_t *, const struct timespec *)) real_pthread_rwlock_timedrdlock;
+_Atomic(int (*)(pthread_rwlock_t *, const struct timespec *)) real_pthread_rwlock_timedwrlock;
+_Atomic(int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *))
+	real_pthread_rwlock_clockrdlock;
+_Atomic(int (*)(pthread_rwlock_t *, clockid_t, const struct timespec *))
+	real_pthread_rwlock_clockwrlock;
+
+/* RESOLVE_LK: dlsym a lock function (idempotent: every caller stores the same value). */
+#define RESOLVE_LK(sym)                                                                            \
+	do {                                                                                       \
+		void *p_ = dlsym(RTLD_NEXT, #sym);                                                 \
+		if (p_)                                                                            \
+			atomic_store_explicit(&real_##sym, (__typeof__(LK_REAL(sym)))p_,           \
+					      memory_order_relaxed);                               \
+	} while (0)
+
+void resolve_pthread(void)
+{
+	static _Atomic int done;
+	if (atomic_load_explicit(&done, memory_order_acquire))
+		return;
+	RESOLVE_LK(pthread_mutex_trylock);
+	RESOLVE_LK(pthread_mutex_lock);
+	RESOLVE_LK(pthread_rwlock_tryrdlock);
+	RESOLVE_LK(pthread_rwlock_trywrlock);
+	RESOLVE_LK(pthread_rwlock_rdlock);
+	RESOLVE_LK(pthread_rwlock_wrlock);
+	RESOLVE_LK(pthread_mutex_timedlock);
+	RESOLVE_LK(pthread_mutex_clocklock);
+	RESOLVE_LK(pthread_rwlock_timedrdlock);
+	RESOLVE_LK(pthread_rwlock_timedwrlock);
+	RESOLVE_LK(pthread_rwlock_clockrdlock);
+	RESOLVE_LK(pthread_rwlock_clockwrlock);
+	atomic_store_explicit(&done, 1, memory_order_release);
+}

@@ -22,11 +22,18 @@
  * inlining slack). Frames inside [own_lo, own_hi) are dropped wherever they are on top. */
 #define STK_OWN_MAX 8
 static uintptr_t own_lo, own_hi;
+/* libunwind's mapped range (stk_in_unwinder). Written once by stk_init(). */
+static uintptr_t unw_lo, unw_hi;
 
-static int own_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+/* The module that maps `probe`: its PT_LOAD range. */
+struct range_probe {
+	uintptr_t probe, lo, hi;
+};
+
+static int range_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	(void)size;
-	uintptr_t probe = (uintptr_t)arg;
+	struct range_probe *rp = arg;
 	uintptr_t lo = UINTPTR_MAX, hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -38,9 +45,9 @@ static int own_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		if (a + ph->p_memsz > hi)
 			hi = a + ph->p_memsz;
 	}
-	if (probe >= lo && probe < hi) {
-		own_lo = lo;
-		own_hi = hi;
+	if (rp->probe >= lo && rp->probe < hi) {
+		rp->lo = lo;
+		rp->hi = hi;
 		return 1;
 	}
 	return 0;
@@ -48,10 +55,22 @@ static int own_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
 
 int stk_init(void)
 {
-	dl_iterate_phdr(own_range_cb, (void *)(uintptr_t)&stk_init);
+	struct range_probe own = {.probe = (uintptr_t)&stk_init};
+	struct range_probe unw = {.probe = (uintptr_t)&unw_backtrace};
+	dl_iterate_phdr(range_cb, &own);
+	dl_iterate_phdr(range_cb, &unw);
+	own_lo = own.lo;
+	own_hi = own.hi;
+	unw_lo = unw.lo;
+	unw_hi = unw.hi;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	/* key = generation word + frames */
 	return intern_init(&stk_table, opt_max_stacks, 8u * 24, (uint64_t)(uintptr_t)&own_lo);
+}
+
+bool stk_in_unwinder(uintptr_t pc)
+{
+	return pc >= unw_lo && pc < unw_hi;
 }
 
 uint32_t stk_capture(struct tstate *t)

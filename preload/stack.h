@@ -2,6 +2,7 @@
 #ifndef INTERCEPT_STACK_H
 #define INTERCEPT_STACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tls.h"
@@ -9,6 +10,11 @@
 /*! stk_init() : set libunwind's per-thread cache and find our own code's address range (its
  * frames are cut from every stack). @return 0 or -errno. */
 int stk_init(void);
+
+/*! stk_in_unwinder() : is pc inside libunwind, the profiler's unwinder? Its per-thread cache
+ * is freed by a thread-exit destructor, outside any hook, and takes libunwind's own mutex:
+ * the lock hooks must not take that for the application's. False before stk_init(). */
+bool stk_in_unwinder(uintptr_t pc);
 
 /*! stk_capture() : walk the current stack with libunwind, drop the preload's own frames,
  * keep at most opt_stack_depth frames (counting truncation in t), and intern it.

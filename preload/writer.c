@@ -27,6 +27,7 @@
 #include "intercept/url.h"
 #include "intercept/varint.h"
 #include "live.h"
+#include "lockcount.h"
 #include "modules.h"
 #include "tls.h"
 #include "writer.h"
@@ -281,6 +282,15 @@ static void meta_put(uint8_t type, size_t len)
 	wr.sec_records++;
 }
 
+void wr_meta_put(uint8_t type, const uint8_t *payload, size_t len)
+{
+	IC_ASSERT(len <= sizeof(wr.scratch) && len <= WR_META_MAX);
+	if (len > sizeof(wr.scratch))
+		return;
+	memcpy(wr.scratch, payload, len);
+	meta_put(type, len);
+}
+
 static uint8_t *put_str(uint8_t *p, const void *s, size_t len, const uint8_t *end)
 {
 	if ((size_t)(end - p) < len + ITF_VARINT_MAX)
@@ -343,7 +353,8 @@ static void meta_header(void)
 	p = itf_put_u(p, opt_malloc);
 	p = itf_put_u(p, opt_stack_depth);
 	p = itf_put_u(p, (opt_drop ? ITF_HDR_DROP_MODE : 0u) |
-			     (wr.fork_child ? ITF_HDR_FORK_CHILD : 0u));
+			     (wr.fork_child ? ITF_HDR_FORK_CHILD : 0u) |
+			     (opt_lock_count ? ITF_HDR_LOCK_COUNT : 0u));
 	p = put_str(p, cmdline, cmdline_len, end);
 	p = put_str(p, exe, (size_t)en, end);
 	p = itf_put_u(p, 0); /* sample_bytes */
@@ -476,7 +487,8 @@ static void meta_counters(uint64_t ts)
 	struct live_stats ls;
 	live_get_stats(&ls);
 	uint64_t pool = tls_pool_bytes() + atomic_load(&stk_table.arena_used) +
-			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap + ls.table_bytes;
+			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap + ls.table_bytes +
+			lkc_table_bytes();
 	uint8_t *p = wr.scratch;
 	p = itf_put_u(p, ts);
 	p = itf_put_u(p, dropped);
@@ -768,6 +780,7 @@ static void drain(bool final)
 			atomic_store_explicit(&t->state, TS_FREE, memory_order_release);
 		}
 	}
+	lkc_drain(); /* lock counts (INTERCEPT_LOCK_COUNT=1), before their first stacks */
 	/* stacks interned while the rings were encoded */
 	meta_stacks();
 	meta_strings();

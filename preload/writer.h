@@ -5,6 +5,7 @@
 #define INTERCEPT_WRITER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "intern.h"
@@ -34,6 +35,12 @@ void wr_finish(void);
  * the process image is replaced. Waits for a drain in progress. Does nothing in a vfork
  * child (another pid sharing our memory). */
 void wr_before_exec(const char *path);
+
+/*! wr_meta_put() : append one META record (type 0x40..0xff, len payload bytes, at most
+ * WR_META_MAX) to the chunk being built. Only for the producers drain() calls with the
+ * writer lock held (lkc_drain()). */
+#define WR_META_MAX 8192u
+void wr_meta_put(uint8_t type, const uint8_t *payload, size_t len);
 
 /*! wr_fork_prepare() / wr_fork_parent() / wr_fork_child() : pthread_atfork handlers
  * (fork.c calls them in its documented lock order). The child reopens its own trace and

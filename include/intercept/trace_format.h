@@ -219,6 +219,33 @@ enum itf_curl_type {
 #define ITF_HTTP_URL_CUT 0x8u	 /* the cleaned URL was longer than the hook keeps: cut */
 #define ITF_HTTP_QUERY_KEPT 0x10u /* INTERCEPT_URL_QUERY=1: the URL keeps its query */
 
+/* ---- lock events (0x30..0x37, issue 5; preload/hook_pthread.c, analyzer/agg_lock.c) ------
+ *
+ * ITF_EV_LOCK_WAIT 0x30  a thread found a pthread mutex or rwlock busy (its trylock failed)
+ *   and made the blocking call. Uncontended acquisitions are never recorded. The event's
+ *   timestamp (dts) is read when the blocking call returned (clk_after): acquired, timed out
+ *   or failed. Payload fields (after type | len | slot | dts), in order:
+ *   u lock (the lock's address) | u kind (enum itf_lock_kind) | u wait (raw clock units
+ *   from finding the lock busy to the return; includes the waiter's stack walk, made while
+ *   the lock was held by someone else) | u result (0: acquired; otherwise the errno value
+ *   the call returned: ETIMEDOUT, EDEADLK, EOWNERDEAD (acquired, owner died), ...)
+ *   | u stack (the waiting thread's stack id, 0 = unknown) | u flags (ITF_LOCKF_*)
+ *   Readers ignore payload bytes after the last field they know.
+ */
+enum itf_lock_type {
+	ITF_EV_LOCK_WAIT = 0x30,
+};
+
+/* enum itf_lock_kind: which acquisition a LOCK_WAIT record is about. */
+enum itf_lock_kind {
+	ITF_LOCK_MUTEX = 1,  /* pthread_mutex_lock / _timedlock / _clocklock */
+	ITF_LOCK_READ = 2,   /* pthread_rwlock_rdlock / _timedrdlock / _clockrdlock */
+	ITF_LOCK_WRITE = 3,  /* pthread_rwlock_wrlock / _timedwrlock / _clockwrlock */
+};
+
+/* ITF_LOCKF_*: bits of a LOCK_WAIT record's flags. */
+#define ITF_LOCKF_TIMED 0x1u /* a timed or clock variant (it may end in ETIMEDOUT) */
+
 /* ---- META section records ----------------------------------------------------------------
  * All length-prefixed: type (0x40..0x7f), u len, payload. Fields in order:
  *
@@ -280,6 +307,17 @@ enum itf_curl_type {
  *   follow, the exec failed and the process went on.
  *   u ts | string path (the program passed to exec)
  *
+ * ITF_META_LOCK_COUNTS 0x68  per-lock acquisition counts (INTERCEPT_LOCK_COUNT=1 only;
+ *   preload/lockcount.c). Counts are cumulative since the start of this trace: a later
+ *   record's entry for a lock supersedes earlier ones. Written by the writer at each drain
+ *   for the locks whose counts changed, so a killed process keeps them up to its last flush.
+ *   u ts | u overflow (acquisitions not counted because the lock table was full: cumulative)
+ *   | u n (entries) | n x ( u lock (address) | u mutex acquisitions | u read acquisitions
+ *   | u write acquisitions | u first stack (stack id of the lock's first counted
+ *   acquisition, 0 = unknown) )
+ *   Acquisitions are successful lock, timedlock, clocklock and trylock calls (rdlock and
+ *   wrlock variants for rwlocks) made by the application, never by the profiler itself.
+ *
  * 0x50..0x7f are reserved for later META records (heap snapshots, leak scan results).
  */
 enum itf_meta_type {
@@ -293,6 +331,7 @@ enum itf_meta_type {
 	ITF_META_COUNTERS = 0x47,
 	ITF_META_END = 0x48,
 	ITF_META_EXEC = 0x49,
+	ITF_META_LOCK_COUNTS = 0x68, /* the lock hook (issue 5) */
 };
 
 enum itf_clock {
@@ -327,6 +366,7 @@ enum itf_str_kind {
 #define ITF_HDR_DROP_MODE 0x1u /* INTERCEPT_DROP=1: events were dropped, not waited for */
 #define ITF_HDR_FORK_CHILD 0x2u /* a forked child: blocks allocated before the fork are
 				   not in this trace, so their frees are unmatched */
+#define ITF_HDR_LOCK_COUNT 0x4u /* INTERCEPT_LOCK_COUNT=1: LOCK_COUNTS records are written */
 
 #define ITF_MAX_FRAMES 256u /* readers reject STACK_DEF with more frames */
 
