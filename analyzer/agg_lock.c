@@ -63,6 +63,9 @@ static struct lock_ent *lock_get(struct agg_lock *a, uint64_t addr)
 	return l;
 }
 
+/* Sums of clock units: a hostile trace could overflow them; saturate. */
+#define ADD(x, v) ((x) = (x) + (v) < (x) ? UINT64_MAX : (x) + (v))
+
 #define GET(field)                                                                                 \
 	RETURN_ERR_IF(itf_get_u(&p, end, &(field)), AZ_ECORRUPT,                                   \
 		      "thread %u: LOCK_WAIT record truncated", e->tid)
@@ -92,8 +95,6 @@ int agg_lock_event(void *ctx, const struct ord_event *e)
 	struct lock_waiter *w = hmap_put(&l->waiters, stack, &is_new);
 	if (!w)
 		return az_error(AZ_ENOMEM, "out of memory");
-	/* Sums of clock units: a hostile trace could overflow them; saturate. */
-#define ADD(x, v) ((x) = (x) + (v) < (x) ? UINT64_MAX : (x) + (v))
 	w->stack = (uint32_t)stack;
 	w->kinds |= 1u << kind;
 	w->waits++;
@@ -121,7 +122,6 @@ int agg_lock_event(void *ctx, const struct ord_event *e)
 	else if (result != 0 && result != EOWNERDEAD)
 		l->errors++;
 	a->waits++;
-	ADD(a->wait_ns, wait);
 	return 0;
 }
 #undef GET
@@ -215,7 +215,7 @@ int agg_lock_finish(struct agg_lock *a, const struct trace *tr)
 	double npt = tr->ns_per_tick > 0 ? tr->ns_per_tick : 1.0;
 	if (tr->hdr.flags & ITF_HDR_LOCK_COUNT)
 		a->counting = true;
-	a->wait_ns = to_ns(a->wait_ns, npt);
+	a->wait_ns = 0; /* the sum of the locks' waits in ns, so that the figures add up */
 	a->sorted = xcalloc(a->locks.n ? a->locks.n : 1, sizeof(*a->sorted));
 	if (!a->sorted)
 		return az_error(AZ_ENOMEM, "out of memory");
@@ -235,6 +235,7 @@ int agg_lock_finish(struct agg_lock *a, const struct trace *tr)
 		l->max_wait_ns = to_ns(l->max_wait_ns, npt);
 		l->read_wait_ns = to_ns(l->read_wait_ns, npt);
 		l->write_wait_ns = to_ns(l->write_wait_ns, npt);
+		ADD(a->wait_ns, l->wait_ns);
 		l->sorted = xcalloc(l->waiters.n ? l->waiters.n : 1, sizeof(*l->sorted));
 		if (!l->sorted)
 			return az_error(AZ_ENOMEM, "out of memory");

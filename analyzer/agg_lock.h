@@ -48,7 +48,7 @@ struct lock_ent {
 struct agg_lock {
 	struct hmap locks; /* address -> struct lock_ent * */
 	uint64_t waits, timeouts, errors;
-	uint64_t wait_ns;     /* summed over every wait of every thread */
+	uint64_t wait_ns;     /* summed over every wait of every thread (agg_lock_finish) */
 	bool counting;	      /* the trace was made with INTERCEPT_LOCK_COUNT=1 */
 	uint64_t count_overflow; /* acquisitions the preload's table had no room to count */
 	uint64_t acquisitions;	 /* counted, all locks (agg_lock_finish) */

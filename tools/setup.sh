@@ -14,6 +14,7 @@ PKGS=(
 	# tests and tools
 	python3 zstd
 	# the real consumers the format tests feed: go tool pprof, promtool, the sqlite3 shell
+	# (also the program nobody here wrote whose lock counts test_locks.py cross-checks)
 	golang-go prometheus sqlite3
 	curl # the curl command-line tool, profiled by the HTTP tests
 	libcurl3-gnutls # the second libcurl build of the two-builds test

@@ -13,6 +13,9 @@
  *   The same threads take shared and private mutexes and a rwlock strictly in turn (a
  *   barrier between turns), with lock, timedlock, trylock, rdlock, timedrdlock, wrlock:
  *   nothing is ever contended.
+ * lockers fork
+ *   Takes shared_mutex 10 times, forks a child that takes it 7 times, then 3 more times.
+ *   Prints the truth of both processes (the child's line has "child": true).
  *
  * Prints one JSON line of ground truth: every lock's address, kind, acquisitions (lock calls
  * that acquired it), contended acquisitions and timeouts, and the functions that waited. */
@@ -26,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -302,9 +306,43 @@ static void quiet(void)
 	       "\"table_lock\": {\"addr\": \"%p\", \"kind\": \"rwlock\", \"acquisitions\": %llu, "
 	       "\"read_acquisitions\": %llu, \"write_acquisitions\": %llu, \"contended\": 0}, "
 	       "\"private_mutex_0\": {\"addr\": \"%p\", \"kind\": \"mutex\", "
-	       "\"acquisitions\": %llu, \"contended\": 0}}}\n",
+	       "\"acquisitions\": %llu, \"contended\": 0}}, \"total_acquisitions\": %llu}\n",
 	       R, T, (void *)&shared_mutex, 3 * R * T, (void *)&table_lock, 3 * R * T, 2 * R * T,
-	       R * T, (void *)&private_mutex[0], R);
+	       R * T, (void *)&private_mutex[0], R, 7 * R * T);
+}
+
+/* ---- fork: counts start from zero in the child ---------------------------------------------- */
+
+__attribute__((noinline)) static void take_shared(int n)
+{
+	for (int i = 0; i < n; i++) {
+		pthread_mutex_lock(&shared_mutex);
+		work++;
+		pthread_mutex_unlock(&shared_mutex);
+	}
+}
+
+static int forked(void)
+{
+	take_shared(10);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		take_shared(7);
+		printf("{\"sites\": {}, \"child\": true, \"pid\": %d, \"locks\": {\"shared_mutex\": "
+		       "{\"addr\": \"%p\", \"acquisitions\": 7}}, \"total_acquisitions\": 7}\n",
+		       (int)getpid(), (void *)&shared_mutex);
+		exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	take_shared(3);
+	printf("{\"sites\": {}, \"child\": false, \"pid\": %d, \"locks\": {\"shared_mutex\": "
+	       "{\"addr\": \"%p\", \"acquisitions\": 13}}, \"total_acquisitions\": 13}\n",
+	       (int)getpid(), (void *)&shared_mutex);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -315,7 +353,7 @@ int main(int argc, char **argv)
 	if (argc > 3)
 		waiters = atoi(argv[3]);
 	if (rounds < 1 || waiters < 1 || waiters > MAX_WAITERS) {
-		fprintf(stderr, "usage: lockers contend|quiet [ROUNDS [WAITERS 1..%d]]\n",
+		fprintf(stderr, "usage: lockers contend|quiet|fork [ROUNDS [WAITERS 1..%d]]\n",
 			MAX_WAITERS);
 		return 2;
 	}
@@ -323,6 +361,8 @@ int main(int argc, char **argv)
 		contend();
 	else if (!strcmp(mode, "quiet"))
 		quiet();
+	else if (!strcmp(mode, "fork"))
+		return forked();
 	else
 		return 2;
 	return 0;

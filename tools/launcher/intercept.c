@@ -39,6 +39,9 @@ static const char usage[] =
 	"  --pool-mb N           bound on all per-thread buffers [INTERCEPT_POOL_MB] (1024)\n"
 	"  --zstd-level N        compression level, -7..19 [INTERCEPT_ZSTD_LEVEL] (3)\n"
 	"  --max-stacks N        distinct stacks kept [INTERCEPT_MAX_STACKS] (1048576)\n"
+	"  --lock-count          also count every pthread mutex/rwlock acquisition per lock,\n"
+	"                        so the report shows contention as a share of acquisitions;\n"
+	"                        costs a few ns per lock [INTERCEPT_LOCK_COUNT=1]\n"
 	"  -q, --quiet           no \"intercept:\" messages from the profiled program\n"
 	"                        [INTERCEPT_QUIET=1]\n"
 	"  --url-query           keep query strings of HTTP URLs in the trace (credentials\n"
@@ -134,6 +137,7 @@ static const struct knob knobs[] = {
 	{"--zstd-level", "INTERCEPT_ZSTD_LEVEL", NULL},
 	{"--max-stacks", "INTERCEPT_MAX_STACKS", NULL}, {"--quiet", "INTERCEPT_QUIET", "1"},
 	{"--url-query", "INTERCEPT_URL_QUERY", "1"},
+	{"--lock-count", "INTERCEPT_LOCK_COUNT", "1"},
 };
 
 int main(int argc, char **argv)
