@@ -40,6 +40,11 @@ target_include_directories(test_http PRIVATE ${T}/unit)
 target_link_libraries(test_http PRIVATE intercept_analyzer)
 add_test(NAME unit_http COMMAND test_http)
 
+add_executable(test_agg_lock ${T}/unit/test_agg_lock.c)
+target_include_directories(test_agg_lock PRIVATE ${T}/unit)
+target_link_libraries(test_agg_lock PRIVATE intercept_analyzer)
+add_test(NAME unit_agg_lock COMMAND test_agg_lock)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
