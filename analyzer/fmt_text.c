@@ -168,9 +168,9 @@ static void locks_section(FILE *o, struct report *r)
 		return;
 	rule(o, "LOCK CONTENTION");
 	if (a->counting)
-		fprintf(o, "  %s acquisitions of %s locks counted (INTERCEPT_LOCK_COUNT=1)\n",
+		fprintf(o, "  %s acquisitions of %s lock%s counted (INTERCEPT_LOCK_COUNT=1)\n",
 			fmt_count(b1, sizeof(b1), a->acquisitions),
-			fmt_count(b2, sizeof(b2), a->locks_counted));
+			fmt_count(b2, sizeof(b2), a->locks_counted), a->locks_counted == 1 ? "" : "s");
 	if (a->count_overflow)
 		fprintf(o, "  %s acquisitions not counted: more distinct locks than the counting "
 			   "table holds\n",
@@ -179,9 +179,9 @@ static void locks_section(FILE *o, struct report *r)
 		fprintf(o, "  no contention: no thread ever found a pthread mutex or rwlock busy\n");
 		return;
 	}
-	fprintf(o, "  %s contended acquisitions of %s locks, %s waited in all",
+	fprintf(o, "  %s contended acquisitions of %s lock%s, %s waited in all",
 		fmt_count(b1, sizeof(b1), a->waits), fmt_count(b2, sizeof(b2), a->locks_contended),
-		fmt_ns(b3, sizeof(b3), (double)a->wait_ns));
+		a->locks_contended == 1 ? "" : "s", fmt_ns(b3, sizeof(b3), (double)a->wait_ns));
 	if (a->counting)
 		fprintf(o, " (%.2f%% of acquisitions)", pct(a->waits, a->acquisitions));
 	fprintf(o, "\n");
@@ -218,10 +218,19 @@ static void locks_section(FILE *o, struct report *r)
 		if (l->n_sorted > nw)
 			fprintf(o, "        ... %zu more waiting stacks\n", l->n_sorted - nw);
 		bool by_count = l->counted && l->first_acq_stack;
-		fprintf(o, "        first seen (%s):\n",
-			by_count ? "first acquisition" : "first contended acquisition");
-		fmt_text_stack(o, r, by_count ? l->first_acq_stack : l->first_wait_stack,
-			       "          ");
+		uint32_t first = by_count ? l->first_acq_stack : l->first_wait_stack;
+		size_t same = nw;
+		for (size_t j = 0; j < nw; j++)
+			if (l->sorted[j].stack == first)
+				same = j;
+		const char *what = by_count ? "first acquisition" : "first contended acquisition";
+		if (same < nw) {
+			fprintf(o, "        first seen (%s) from waiting stack %zu above\n", what,
+				same + 1);
+		} else {
+			fprintf(o, "        first seen (%s):\n", what);
+			fmt_text_stack(o, r, first, "          ");
+		}
 	}
 	if (a->n_sorted > lim)
 		fprintf(o, "  ... %zu more contended locks (--top %zu shows them)\n",

@@ -1,10 +1,11 @@
 /* demo.c - the bundled demo program that tools/demo.sh profiles: a small "order service"
  * with worker threads. It has a cache that grows and stops (a plateau), a leak in an error
- * path, temporary buffers in a hot loop, and realloc-grown strings: the things the report
- * is built to find. It then asks an "inventory service" about some orders over HTTP with
- * libcurl, one request after another, from a slow pricing endpoint and one that answers
- * 404 for some items. The inventory service is a few lines below, on a thread of its own
- * listening on 127.0.0.1 (loopback only, a kernel-chosen port). */
+ * path, temporary buffers in a hot loop, realloc-grown strings, and a cache lock held while
+ * formatting (so the workers queue on it): the things the report is built to find. It then
+ * asks an "inventory service" about some orders over HTTP with libcurl, one request after
+ * another, from a slow pricing endpoint and one that answers 404 for some items. The
+ * inventory service is a few lines below, on a thread of its own listening on 127.0.0.1
+ * (loopback only, a kernel-chosen port). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -43,7 +44,12 @@ __attribute__((noinline)) static char *format_line(const struct order *o)
 
 __attribute__((noinline)) static char *customer_name(int id)
 {
+	char key[64];
 	pthread_mutex_lock(&cache_lock);
+	/* the key is built while the lock is held: work that belongs outside it */
+	for (int i = 0; i < 24; i++)
+		snprintf(key, sizeof(key), "customer/%d/%d", id % CACHE, i);
+	sink = key[0] ? NULL : key;
 	char **slot = &cache[id % CACHE];
 	if (!*slot) {
 		*slot = malloc(32);
