@@ -20,8 +20,12 @@
  * variants, the abstime of the rwlock timed variants), the hook passes an invalid call
  * straight to the real function, so it fails exactly as it would without us.
  *
- * Acquisitions inside the profiler (guard held: stack walks, the writer thread) go straight
- * to the real function and are neither recorded nor counted.
+ * The profiler's own acquisitions are never recorded or counted: the writer thread's (guard
+ * held for ever, no thread state) and libunwind's (told by return address: its stack walks,
+ * and its thread-exit destructor, which runs outside any hook). An application lock taken
+ * while the guard is held on an application thread comes from a signal handler that
+ * interrupted the profiler: its wait cannot be recorded (the ring may be mid-record) and is
+ * counted as missed; its acquisition is counted in the counting mode.
  * Never: malloc, stdio, a lock the application could hold, a syscall when uncontended. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,10 +61,19 @@ struct lk_wait {
  * follow. errno kept. */
 static IC_NOINLINE bool lk_begin(struct lk_wait *w, uintptr_t pc)
 {
-	/* inside the profiler, a handler that interrupted it, or libunwind's own lock taken
-	 * by its thread-exit destructor */
-	if (ic_tls.in_hook || stk_in_unwinder(pc))
+	/* libunwind's own lock (the profiler's unwinder: stack walks, and its thread-exit
+	 * destructor, which runs outside any hook) */
+	if (IC_UNLIKELY(stk_in_unwinder(pc)))
 		return false;
+	/* Guard held on an application thread: a signal handler (or an atfork handler run by
+	 * fork.c) interrupted the profiler and now waits for a lock. The ring may be mid-record:
+	 * count the wait as missed, as hook_enter() does for allocations. The writer thread
+	 * (guard held for ever) has no thread state and takes no application lock. */
+	if (IC_UNLIKELY(ic_tls.in_hook)) {
+		if (ic_tls.t)
+			atomic_fetch_add_explicit(&ic_tls.t->missed, 1, memory_order_relaxed);
+		return false;
+	}
 	int e = errno;
 	if (!(atomic_load_explicit(&ic_active, memory_order_relaxed) & ITF_HOOK_LOCK)) {
 		if (atomic_load_explicit(&ic_state, memory_order_relaxed) != IC_UNINIT)

@@ -86,24 +86,45 @@ uint64_t lkc_table_bytes(void)
 	return lkc_tab ? LKC_MAP_BYTES : 0;
 }
 
-/* lkc_claimed() : a slot just became lock's: list it and record where the lock was first
- * acquired. Guard taken around the stack walk so that nothing it does is recorded. */
-static IC_NOINLINE void lkc_claimed(struct lkc_slot *s)
+/* lkc_first_stack() : record where the lock of slot s was (first) acquired, unless another
+ * thread did meanwhile. Guard taken around the stack walk so that nothing it does is
+ * recorded. errno kept. Call with the guard free. */
+static IC_NOINLINE void lkc_first_stack(struct lkc_slot *s)
+{
+	int e = errno;
+	ic_tls.in_hook = 1;
+	struct tstate *t = tls_state();
+	uint32_t stack = t ? stk_capture(t) : 0;
+	ic_tls.in_hook = 0;
+	uint32_t none = 0;
+	if (stack)
+		atomic_compare_exchange_strong_explicit(&s->first_stack, &none, stack,
+							memory_order_release, memory_order_relaxed);
+	errno = e;
+}
+
+/* lkc_claimed() : a slot just became lock's: list it for the writer, and take its
+ * first-seen stack when the guard is free (not in a signal handler that interrupted a
+ * hook: a later acquisition takes it then). */
+static IC_NOINLINE void lkc_claimed(struct lkc_slot *s, bool may_walk)
 {
 	uint32_t i = atomic_fetch_add_explicit(&lkc_n_used, 1, memory_order_relaxed);
 	if (i < LKC_SLOTS)
 		atomic_store_explicit(&lkc_used[i], (uint32_t)(s - lkc_tab) + 1,
 				      memory_order_release);
-	ic_tls.in_hook = 1;
-	struct tstate *t = tls_state();
-	uint32_t stack = t ? stk_capture(t) : 0;
-	ic_tls.in_hook = 0;
-	atomic_store_explicit(&s->first_stack, stack, memory_order_release);
+	if (may_walk)
+		lkc_first_stack(s);
 }
 
 void lkc_count(const void *lock, unsigned kind)
 {
-	if (ic_tls.in_hook ||
+	/* The profiler's own acquisitions are libunwind's (its callers filter them out by
+	 * return address) and the writer thread's (guard held, no thread state). With the
+	 * guard held on an application thread, a signal handler (or an atfork handler run by
+	 * fork.c) interrupted the profiler: counted (only atomics below) but with no stack
+	 * walk. dlsym and glibc's internals never come through the PLT. */
+	uint8_t guard = ic_tls.in_hook;
+	if ((guard && !ic_tls.t) ||
 	    !(atomic_load_explicit(&ic_active, memory_order_relaxed) & ITF_HOOK_LOCK) ||
 	    kind < ITF_LOCK_MUTEX || kind > ITF_LOCK_WRITE)
 		return;
@@ -117,14 +138,16 @@ void lkc_count(const void *lock, unsigned kind)
 			if (atomic_compare_exchange_strong_explicit(&s->lock, &k, key,
 								    memory_order_acq_rel,
 								    memory_order_acquire)) {
-				int e = errno;
-				lkc_claimed(s);
-				errno = e;
+				lkc_claimed(s, guard == 0);
 				k = key;
 			}
 		}
 		if (k == key) {
 			atomic_fetch_add_explicit(&s->n[kind - 1], 1, memory_order_relaxed);
+			/* claimed by a signal handler, which could not walk the stack */
+			if (IC_UNLIKELY(!atomic_load_explicit(&s->first_stack, memory_order_relaxed)) &&
+			    guard == 0)
+				lkc_first_stack(s);
 			return;
 		}
 	}

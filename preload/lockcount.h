@@ -33,7 +33,8 @@ IC_INLINE bool lkc_counting(void)
 void lkc_init(void);
 
 /*! lkc_count() : count one acquisition of lock (kind: enum itf_lock_kind) by the
- * application. Does nothing inside the profiler (guard held) or once recording stopped.
+ * application (the caller has already excluded libunwind's). Does nothing on the writer
+ * thread or once recording stopped.
  * The first acquisition of a lock claims its slot and records its stack (the lock's
  * "first seen" stack in this mode). Hook-path safe: no malloc, no lock, no syscall (the
  * stack walk may fault pages in). */

@@ -10,6 +10,8 @@
 - lockers quiet: the same locks taken strictly in turn: no contention at all, and exact
   counts.
 - lockers fork: a forked child counts its own acquisitions from zero.
+- lock_signals: a signal handler that takes a lock while the profiler is busy (inside a
+  hook, a stack walk) neither deadlocks nor escapes the count.
 - --hooks malloc: no lock section, and the program is unaffected.
 - the sqlite3 CLI (a program nobody here wrote): intercept's acquisition count equals the one
   an independent counting shim (tests/workloads/lockshim.c) sees in a run without intercept.
@@ -155,6 +157,17 @@ for t in lib.truth_lines(out):
     rep = lib.analyze(path)
     lib.expect_eq(rep["summary"]["lock_acquisitions"], t["total_acquisitions"],
                   "fork: %s acquisitions" % ("child" if t["child"] else "parent"))
+
+# ---- locks taken by signal handlers, which interrupt hooks and stack walks --------------------
+trace = os.path.join(d, "signals.zst")
+out, _, _ = lib.run_traced([lib.workload("lock_signals"), "3", "20000"], trace,
+                           opts=["--lock-count"], timeout=120)
+truth = lib.truth_lines(out)[0]
+rep = lib.analyze(trace)
+lib.expect(truth["handler_acquisitions"] > 0, "signals: the handler ran and took its lock")
+lib.expect_eq(rep["summary"]["lock_acquisitions"], truth["total_acquisitions"],
+              "signals: every acquisition counted, handlers' included")
+lib.expect_eq(rep["summary"]["complete"], True, "signals: complete")
 
 # ---- lock hook off -------------------------------------------------------------------------------
 trace = os.path.join(d, "nolock.zst")
