@@ -42,7 +42,8 @@ struct lkc_slot {
 };
 _Static_assert(sizeof(struct lkc_slot) == LKC_SLOT_BYTES, "one cache line per slot");
 
-_Atomic bool lkc_on;
+struct lkc_flag lkc_flag;
+_Static_assert(sizeof(struct lkc_flag) == IC_CACHELINE, "lkc_flag fills its cache line");
 
 /* The mapping: LKC_SLOTS slots, then the claim-order list (slot index + 1 per entry, 0
  * while the claimer has not written it yet). */
@@ -50,8 +51,11 @@ static struct lkc_slot *lkc_tab;
 static _Atomic uint32_t *lkc_used;
 static _Alignas(IC_CACHELINE) _Atomic uint32_t lkc_n_used;   /* entries taken in lkc_used */
 static _Alignas(IC_CACHELINE) _Atomic uint64_t lkc_overflow; /* acquisitions not counted */
-static uint64_t lkc_em_overflow;			     /* writer only */
-static bool lkc_em_any;					     /* writer only */
+/* Writer only: what the last LOCK_COUNTS records said. */
+static struct {
+	uint64_t overflow;
+	bool any; /* a record was written in this process */
+} lkc_em;
 
 #define LKC_MAP_BYTES                                                                              \
 	((size_t)LKC_SLOTS * sizeof(struct lkc_slot) + (size_t)LKC_SLOTS * sizeof(uint32_t))
@@ -78,7 +82,7 @@ void lkc_init(void)
 		opt_lock_count = false;
 		return;
 	}
-	atomic_store_explicit(&lkc_on, true, memory_order_release);
+	atomic_store_explicit(&lkc_flag.on, true, memory_order_release);
 }
 
 uint64_t lkc_table_bytes(void)
@@ -208,10 +212,10 @@ void lkc_drain(void)
 	}
 	/* One record on the first drain even when nothing was counted yet, and whenever the
 	 * overflow figure moved. */
-	if (n || (!wrote && (!lkc_em_any || overflow != lkc_em_overflow)))
+	if (n || (!wrote && (!lkc_em.any || overflow != lkc_em.overflow)))
 		lkc_emit(ent, (size_t)(p - ent), n, overflow);
-	lkc_em_any = true;
-	lkc_em_overflow = overflow;
+	lkc_em.any = true;
+	lkc_em.overflow = overflow;
 }
 
 void lkc_fork_child(void)
@@ -221,13 +225,13 @@ void lkc_fork_child(void)
 	/* A fresh mapping over the old one: zero pages, no memset of 4 MiB in the child (and
 	 * no slot left half claimed by a thread that does not exist here). */
 	if (lkc_map(lkc_tab)) {
-		atomic_store_explicit(&lkc_on, false, memory_order_relaxed);
+		atomic_store_explicit(&lkc_flag.on, false, memory_order_relaxed);
 		opt_lock_count = false;
 		lkc_tab = NULL;
 		return;
 	}
 	atomic_store_explicit(&lkc_n_used, 0, memory_order_relaxed);
 	atomic_store_explicit(&lkc_overflow, 0, memory_order_relaxed);
-	lkc_em_overflow = 0;
-	lkc_em_any = false;
+	lkc_em.overflow = 0;
+	lkc_em.any = false;
 }

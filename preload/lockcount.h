@@ -18,13 +18,17 @@
 #define LKC_SLOTS (1u << 16)
 #define LKC_SLOT_BYTES 64u
 
-/* true while acquisitions are counted: set by lkc_init() when INTERCEPT_LOCK_COUNT=1 and
- * the table could be mapped. Read on every acquisition (relaxed; it changes once). */
-extern _Atomic bool lkc_on;
+/* on: true while acquisitions are counted, set by lkc_init() when INTERCEPT_LOCK_COUNT=1
+ * and the table could be mapped. Read on every acquisition (relaxed; it changes once), so
+ * it has a cache line of its own that nothing else writes. */
+struct lkc_flag {
+	_Alignas(IC_CACHELINE) _Atomic bool on;
+};
+extern struct lkc_flag lkc_flag;
 
 IC_INLINE bool lkc_counting(void)
 {
-	return atomic_load_explicit(&lkc_on, memory_order_relaxed);
+	return atomic_load_explicit(&lkc_flag.on, memory_order_relaxed);
 }
 
 /*! lkc_init() : map the table when opt_lock_count is set. Run once by ic_lazy_init(). On
