@@ -36,6 +36,7 @@ void agg_lock_free(struct agg_lock *a)
 	}
 	hmap_free(&a->locks);
 	free(a->sorted);
+	VEC_FREE(a->waits_kept);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -65,6 +66,43 @@ static struct lock_ent *lock_get(struct agg_lock *a, uint64_t addr)
 
 /* Sums of clock units: a hostile trace could overflow them; saturate. */
 #define ADD(x, v) ((x) = (x) + (v) < (x) ? UINT64_MAX : (x) + (v))
+
+/* keep_wait() : offer one wait to the bounded set of the longest (a binary min-heap on
+ * wait_ns: the root is the shortest kept, replaced when a longer one comes). */
+static int keep_wait(struct agg_lock *a, const struct lock_wait_ev *ev)
+{
+	struct lock_wait_ev *h = a->waits_kept.v;
+	size_t n = a->waits_kept.n, i;
+	if (n < LOCK_WAITS_KEPT) {
+		if (VEC_PUSH(a->waits_kept, *ev))
+			return az_error(AZ_ENOMEM, "out of memory");
+		h = a->waits_kept.v;
+		for (i = n; i > 0 && h[(i - 1) / 2].wait_ns > h[i].wait_ns; i = (i - 1) / 2) {
+			struct lock_wait_ev t = h[i];
+			h[i] = h[(i - 1) / 2];
+			h[(i - 1) / 2] = t;
+		}
+		return 0;
+	}
+	a->waits_not_kept++;
+	if (ev->wait_ns <= h[0].wait_ns)
+		return 0;
+	h[0] = *ev;
+	for (i = 0;;) {
+		size_t l = 2 * i + 1, rr = l + 1, m = i;
+		if (l < n && h[l].wait_ns < h[m].wait_ns)
+			m = l;
+		if (rr < n && h[rr].wait_ns < h[m].wait_ns)
+			m = rr;
+		if (m == i)
+			break;
+		struct lock_wait_ev t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+	return 0;
+}
 
 #define GET(field)                                                                                 \
 	RETURN_ERR_IF(itf_get_u(&p, end, &(field)), AZ_ECORRUPT,                                   \
@@ -122,7 +160,10 @@ int agg_lock_event(void *ctx, const struct ord_event *e)
 	else if (result != 0 && result != EOWNERDEAD)
 		l->errors++;
 	a->waits++;
-	return 0;
+	struct lock_wait_ev ev = {.end_ts = e->ts, .wait_ns = wait, .addr = addr, .tid = e->tid,
+				  .stack = (uint32_t)stack, .kind = (uint32_t)kind,
+				  .result = result > UINT32_MAX ? UINT32_MAX : (uint32_t)result};
+	return keep_wait(a, &ev);
 }
 #undef GET
 
@@ -204,6 +245,14 @@ static int cmp_lock(const void *x, const void *y)
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
+static int cmp_wait_ev(const void *x, const void *y)
+{
+	const struct lock_wait_ev *a = x, *b = y;
+	if (a->end_ts != b->end_ts)
+		return a->end_ts < b->end_ts ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
 static uint64_t to_ns(uint64_t ticks, double ns_per_tick)
 {
 	double ns = (double)ticks * ns_per_tick;
@@ -231,11 +280,10 @@ int agg_lock_finish(struct agg_lock *a, const struct trace *tr)
 		if (!l->contended)
 			continue;
 		a->locks_contended++;
-		l->wait_ns = to_ns(l->wait_ns, npt);
 		l->max_wait_ns = to_ns(l->max_wait_ns, npt);
 		l->read_wait_ns = to_ns(l->read_wait_ns, npt);
 		l->write_wait_ns = to_ns(l->write_wait_ns, npt);
-		ADD(a->wait_ns, l->wait_ns);
+		l->wait_ns = 0; /* the sum of its waiters' in ns, so that every format adds up */
 		l->sorted = xcalloc(l->waiters.n ? l->waiters.n : 1, sizeof(*l->sorted));
 		if (!l->sorted)
 			return az_error(AZ_ENOMEM, "out of memory");
@@ -246,11 +294,17 @@ int agg_lock_finish(struct agg_lock *a, const struct trace *tr)
 			struct lock_waiter *w = wv;
 			w->wait_ns = to_ns(w->wait_ns, npt);
 			w->max_wait_ns = to_ns(w->max_wait_ns, npt);
+			ADD(l->wait_ns, w->wait_ns);
 			l->sorted[l->n_sorted++] = *w;
 		}
+		ADD(a->wait_ns, l->wait_ns);
 		qsort(l->sorted, l->n_sorted, sizeof(*l->sorted), cmp_waiter);
 		a->sorted[a->n_sorted++] = l;
 	}
 	qsort(a->sorted, a->n_sorted, sizeof(*a->sorted), cmp_lock);
+	for (size_t i = 0; i < a->waits_kept.n; i++)
+		a->waits_kept.v[i].wait_ns = to_ns(a->waits_kept.v[i].wait_ns, npt);
+	if (a->waits_kept.n > 1)
+		qsort(a->waits_kept.v, a->waits_kept.n, sizeof(a->waits_kept.v[0]), cmp_wait_ev);
 	return 0;
 }

@@ -45,6 +45,17 @@ struct lock_ent {
 	size_t n_sorted;
 };
 
+/* One wait, for timelines (the chrome format): the longest LOCK_WAITS_KEPT are kept. */
+struct lock_wait_ev {
+	uint64_t end_ts;  /* raw clock when the blocking call returned */
+	uint64_t wait_ns; /* clock units until agg_lock_finish() */
+	uint64_t addr;
+	uint32_t tid, stack;
+	uint32_t kind;	 /* enum itf_lock_kind */
+	uint32_t result; /* 0 or the errno value */
+};
+#define LOCK_WAITS_KEPT 65536u
+
 struct agg_lock {
 	struct hmap locks; /* address -> struct lock_ent * */
 	uint64_t waits, timeouts, errors;
@@ -57,6 +68,9 @@ struct agg_lock {
 	/* agg_lock_finish(): contended locks by total wait, then contended, then address. */
 	struct lock_ent **sorted;
 	size_t n_sorted;
+	/* The longest waits (a min-heap on wait while reading; by end_ts after finish). */
+	VEC(struct lock_wait_ev) waits_kept;
+	uint64_t waits_not_kept; /* shorter waits left out of waits_kept */
 };
 
 int agg_lock_init(struct agg_lock *a);

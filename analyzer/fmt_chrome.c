@@ -6,14 +6,16 @@
  *    last point at the end of the trace with what was still allocated);
  *  - the heap peak as an instant event;
  *  - slices: each thread's span from its first to its last recorded event; each HTTP
- *    request on its thread (an async slice where requests overlap: the multi interface).
- *    The SQL and lock sections add theirs (executions, waits) with one function each that
- *    calls slice_add(); see `sections` at the bottom.
+ *    request on its thread (an async slice where requests overlap: the multi interface);
+ *    each pthread lock wait (the longest the analysis keeps) on the waiting thread. The SQL
+ *    section adds its executions with one function that calls slice_add(); see `sections`
+ *    at the bottom.
  * Slices are capped (ANALYZE_CHROME_MAX_SLICES, default 100000) because files of hundreds of
  * MB crash Perfetto's UI: the longest are kept, and the number left out is written in
  * otherData and said as a warning. Timestamps are microseconds since the start of tracing,
  * written exactly to the nanosecond. Main thread only; writes only to its FILE. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,9 +129,53 @@ static int section_http(struct chrome *c)
 	return 0;
 }
 
-/* Every section that has timestamped intervals; SQL executions, HTTP requests and lock
- * waits go here, each as a function like section_threads(). */
-static int (*const sections[])(struct chrome *) = {section_threads, section_http};
+static void lock_wait_args(struct jw *w, struct report *r, const void *ctx)
+{
+	const struct lock_wait_ev *ev = ctx;
+	static const char *const kinds[] = {"?", "mutex", "read", "write"};
+	char addr[32];
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)ev->addr);
+	jw_str(w, "lock", addr);
+	jw_str(w, "kind", kinds[ev->kind <= 3 ? ev->kind : 0]);
+	jw_str(w, "result", ev->result == 0 ? "acquired" : ev->result == ETIMEDOUT ? "timed out" :
+			    ev->result == EOWNERDEAD ? "acquired, owner died" : "error");
+	if (ev->result && ev->result != ETIMEDOUT && ev->result != EOWNERDEAD)
+		jw_u64(w, "errno", ev->result);
+	const struct rp_frame *f = rp_site_frame(rp_stack(r, ev->stack));
+	char name[1024];
+	jw_str(w, "waiting_in", f ? rp_frame_name(f, name, sizeof(name)) : NULL);
+}
+
+/* section_lock_waits() : one slice per pthread lock wait the analysis kept (the longest
+ * LOCK_WAITS_KEPT), on the waiting thread, from finding the lock busy to the return. */
+static int section_lock_waits(struct chrome *c)
+{
+	struct report *r = c->r;
+	const struct agg_lock *a = &r->locks;
+	char name[96];
+	for (size_t i = 0; i < a->waits_kept.n; i++) {
+		const struct lock_wait_ev *ev = &a->waits_kept.v[i];
+		uint64_t end = tr_ns(&r->tr, ev->end_ts);
+		snprintf(name, sizeof(name), "lock wait %s0x%llx",
+			 ev->kind == ITF_LOCK_READ ? "(read) " : ev->kind == ITF_LOCK_WRITE ?
+			 "(write) " : "", (unsigned long long)ev->addr);
+		int rc = slice_add(c, ev->tid, end > ev->wait_ns ? end - ev->wait_ns : 0,
+				   end > ev->wait_ns ? ev->wait_ns : end, "lock", name,
+				   lock_wait_args, ev);
+		if (rc)
+			return rc;
+	}
+	if (a->waits_not_kept)
+		rp_warn(r, "chrome: %llu shorter lock waits are not in the timeline (the analysis "
+			   "keeps the longest %u)",
+			(unsigned long long)a->waits_not_kept, LOCK_WAITS_KEPT);
+	return 0;
+}
+
+/* Every section that has timestamped intervals; SQL executions go here, as a function
+ * like section_threads(). */
+static int (*const sections[])(struct chrome *) = {section_threads, section_http,
+						   section_lock_waits};
 
 /* ---- output ---- */
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "intercept/trace_format.h"
 #include "json_out.h"
 #include "report.h"
 
@@ -189,6 +190,78 @@ static int t_alloc_sites(struct row *w, struct report *r)
 	return 0;
 }
 
+/* cell_opt() : a count that exists only in some traces (empty cell otherwise). */
+static void cell_opt(struct row *w, bool have, uint64_t v)
+{
+	if (have)
+		cell_u64(w, v);
+	else
+		sep(w);
+}
+
+static int t_locks(struct row *w, struct report *r)
+{
+	const struct agg_lock *a = &r->locks;
+	header(w, "rank,lock,kind,contended,wait_ns,max_wait_ns,timeouts,errors,read_contended,"
+		  "read_wait_ns,write_contended,write_wait_ns,acquisitions,read_acquisitions,"
+		  "write_acquisitions,contended_share,waiting_stacks,first_seen," STACK_COLUMNS);
+	size_t lim = rp_limit(r, a->n_sorted, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		uint64_t acq = lock_acquisitions(l);
+		cell_u64(w, i + 1);
+		cell_hex(w, l->addr);
+		cell_str(w, lock_kind_name(l));
+		cell_u64(w, l->contended);
+		cell_u64(w, l->wait_ns);
+		cell_u64(w, l->max_wait_ns);
+		cell_u64(w, l->timeouts);
+		cell_u64(w, l->errors);
+		cell_u64(w, l->read_contended);
+		cell_u64(w, l->read_wait_ns);
+		cell_u64(w, l->write_contended);
+		cell_u64(w, l->write_wait_ns);
+		cell_opt(w, l->counted, acq);
+		cell_opt(w, l->counted, l->acq_read);
+		cell_opt(w, l->counted, l->acq_write);
+		sep(w);
+		if (l->counted && acq)
+			fprintf(w->o, "%.6f", (double)l->contended / (double)acq);
+		cell_u64(w, l->n_sorted);
+		cell_str(w, l->counted && l->first_acq_stack ? "first acquisition" :
+							       "first contended acquisition");
+		cells_stack(w, r, l->n_sorted ? l->sorted[0].stack : 0);
+		row_end(w);
+	}
+	return 0;
+}
+
+static int t_lock_waiters(struct row *w, struct report *r)
+{
+	static const char *const kinds[] = {"?", "mutex", "read", "write"};
+	const struct agg_lock *a = &r->locks;
+	header(w, "lock,rank,kind,contended,wait_ns,max_wait_ns," STACK_COLUMNS);
+	size_t lim = rp_limit(r, a->n_sorted, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		for (size_t j = 0; j < l->n_sorted; j++) {
+			const struct lock_waiter *ws = &l->sorted[j];
+			unsigned k = ws->kinds == 1u << ITF_LOCK_MUTEX ? 1 :
+				     ws->kinds == 1u << ITF_LOCK_READ  ? 2 :
+				     ws->kinds == 1u << ITF_LOCK_WRITE ? 3 : 0;
+			cell_hex(w, l->addr);
+			cell_u64(w, j + 1);
+			cell_str(w, k ? kinds[k] : "mixed");
+			cell_u64(w, ws->waits);
+			cell_u64(w, ws->wait_ns);
+			cell_u64(w, ws->max_wait_ns);
+			cells_stack(w, r, ws->stack);
+			row_end(w);
+		}
+	}
+	return 0;
+}
+
 static int t_leaks(struct row *w, struct report *r)
 {
 	header(w, "bytes,allocations,scanned");
@@ -318,8 +391,8 @@ static int t_http_slowest(struct row *w, struct report *r)
 	return 0;
 }
 
-/* The tables, in the JSON's order. The SQL, HTTP and lock sections add theirs here
- * ("sql", "http", "locks"), each with a function like t_alloc_sites(). */
+/* The tables, in the JSON's order. The SQL section adds its own here ("sql"), with a
+ * function like t_alloc_sites(). */
 static const struct {
 	const char *name;
 	int (*write)(struct row *w, struct report *r);
@@ -328,7 +401,8 @@ static const struct {
 	{"http", t_http},	    {"http_findings", t_http_findings},
 	{"http_slowest", t_http_slowest},
 	{"alloc", t_alloc},
-	{"alloc_sites", t_alloc_sites}, {"leaks", t_leaks},
+	{"alloc_sites", t_alloc_sites}, {"locks", t_locks},
+	{"lock_waiters", t_lock_waiters}, {"leaks", t_leaks},
 	{"leak_sites", t_leak_sites}, {"heap_timeline", t_heap_timeline},
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))

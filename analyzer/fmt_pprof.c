@@ -21,7 +21,8 @@
  * adds its columns here and its function to `sections` below; samples of other sections
  * carry 0 in them. The Go heap profile's names are kept for the allocation columns, so
  * pprof's -alloc_space / -inuse_space switches and Pyroscope's heap views work; "in use"
- * means still allocated when the trace ended: the leaks. */
+ * means still allocated when the trace ended: the leaks. The lock columns are named like Go's
+ * mutex profile (contentions, delay), so `-sample_index=delay` reads them as Go users expect. */
 enum {
 	COL_ALLOC_OBJECTS,
 	COL_ALLOC_SPACE,
@@ -29,6 +30,8 @@ enum {
 	COL_INUSE_SPACE,
 	COL_HTTP_REQUESTS,
 	COL_HTTP_TIME,
+	COL_CONTENTIONS,
+	COL_DELAY,
 	N_COLS
 };
 static const struct {
@@ -40,6 +43,8 @@ static const struct {
 	[COL_INUSE_SPACE] = {"inuse_space", "bytes"},
 	[COL_HTTP_REQUESTS] = {"http_requests", "count"},
 	[COL_HTTP_TIME] = {"http_time", "nanoseconds"},
+	[COL_CONTENTIONS] = {"contentions", "count"},
+	[COL_DELAY] = {"delay", "nanoseconds"},
 };
 #define DEFAULT_COL COL_ALLOC_SPACE
 
@@ -227,7 +232,25 @@ static int section_http(struct pprof *p)
 	return 0;
 }
 
-static int (*const sections[])(struct pprof *) = {section_alloc, section_http};
+/* section_locks() : pthread lock waits by waiting stack (every lock, every waiting stack). */
+static int section_locks(struct pprof *p)
+{
+	const struct agg_lock *a = &p->r->locks;
+	for (size_t i = 0; i < a->n_sorted; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		for (size_t j = 0; j < l->n_sorted; j++) {
+			int64_t *v = sample_values(p, l->sorted[j].stack);
+			if (!v)
+				return oom();
+			v[COL_CONTENTIONS] += (int64_t)l->sorted[j].waits;
+			v[COL_DELAY] += (int64_t)l->sorted[j].wait_ns;
+		}
+	}
+	return 0;
+}
+
+static int (*const sections[])(struct pprof *) = {section_alloc, section_http,
+						  section_locks};
 
 /* ---- mappings ---- */
 

@@ -344,9 +344,71 @@ static int section_http(FILE *o, struct report *r)
 	return 0;
 }
 
+static void sample_seconds(FILE *o, const char *name, const char *labels, uint64_t ns)
+{
+	fprintf(o, "%s%s %llu.%09llu\n", name, labels, (unsigned long long)(ns / 1000000000u),
+		(unsigned long long)(ns % 1000000000u));
+}
+
+/* section_locks() : pthread lock contention: totals, and per lock (the largest 20 by wait,
+ * or --top N) with labels lock, kind and the site frame of its most frequent waiting
+ * stack. Acquisitions only when the trace was made with the counting mode. */
+static int section_locks(FILE *o, struct report *r)
+{
+	const struct agg_lock *a = &r->locks;
+	metric_seconds(o, "intercept_locks_wait_seconds_total", "counter",
+		       "Time threads waited for pthread mutexes and rwlocks, summed over threads.",
+		       a->wait_ns);
+	metric_u64(o, "intercept_locks_contentions_total", "counter",
+		   "pthread lock acquisitions that found the lock busy and waited.", a->waits);
+	if (a->counting)
+		metric_u64(o, "intercept_locks_acquisitions_total", "counter",
+			   "pthread lock acquisitions (counting mode).", a->acquisitions);
+	size_t lim = r->opt.top_given ? rp_limit(r, a->n_sorted, false) :
+			 a->n_sorted < SITES_DEFAULT ? a->n_sorted : SITES_DEFAULT;
+	struct sbuf *labels = xcalloc(lim ? lim : 1, sizeof(*labels));
+	if (!labels)
+		return az_error(AZ_ENOMEM, "out of memory");
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		struct sbuf site = {0};
+		site_labels(&site, rp_site_frame(rp_stack(r, l->n_sorted ? l->sorted[0].stack : 0)));
+		sb_printf(&labels[i], "{lock=\"0x%llx\",kind=\"%s\",", (unsigned long long)l->addr,
+			  lock_kind_name(l));
+		sb_puts(&labels[i], site.s ? site.s + 1 : "}"); /* site's labels without its '{' */
+		sb_free(&site);
+	}
+	family(o, "intercept_lock_wait_seconds_total", "counter",
+	       "Time threads waited for this lock (the locks waited for longest only).");
+	for (size_t i = 0; i < lim; i++)
+		sample_seconds(o, "intercept_lock_wait_seconds_total", labels[i].s,
+			       a->sorted[i]->wait_ns);
+	family(o, "intercept_lock_contentions_total", "counter",
+	       "Acquisitions of this lock that waited (the locks waited for longest only).");
+	for (size_t i = 0; i < lim; i++)
+		fprintf(o, "intercept_lock_contentions_total%s %llu\n", labels[i].s,
+			(unsigned long long)a->sorted[i]->contended);
+	if (a->counting) {
+		family(o, "intercept_lock_acquisitions_total", "counter",
+		       "Acquisitions of this lock (counting mode; the locks waited for longest "
+		       "only).");
+		for (size_t i = 0; i < lim; i++)
+			fprintf(o, "intercept_lock_acquisitions_total%s %llu\n", labels[i].s,
+				(unsigned long long)lock_acquisitions(a->sorted[i]));
+	}
+	int rc = 0;
+	for (size_t i = 0; i < lim; i++) {
+		if (labels[i].oom)
+			rc = az_error(AZ_ENOMEM, "out of memory");
+		sb_free(&labels[i]);
+	}
+	free(labels);
+	return rc;
+}
+
 /* The sections, in the JSON's order, with the hook that measures each: a section whose hook
- * was off is absent, not zero (it was not measured). SQL statements and locks add theirs
- * here (labels statement / lock, kind), each like section_heap(). */
+ * was off is absent, not zero (it was not measured). SQL statements add theirs here (label
+ * statement), like section_heap(). */
 static const struct {
 	int (*write)(FILE *, struct report *);
 	unsigned hook; /* ITF_HOOK_*, 0: always */
@@ -355,6 +417,7 @@ static const struct {
 	{section_http, ITF_HOOK_CURL},
 	{section_heap, ITF_HOOK_MALLOC},
 	{section_alloc_sites, ITF_HOOK_MALLOC},
+	{section_locks, ITF_HOOK_LOCK},
 	{section_leak_sites, ITF_HOOK_MALLOC},
 };
 

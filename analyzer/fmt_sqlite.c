@@ -407,6 +407,110 @@ static int fill_leaks(struct db *d)
 	return rc;
 }
 
+static const char schema_locks[] =
+	"CREATE TABLE locks(lock TEXT PRIMARY KEY, kind TEXT, contended INTEGER,"
+	" wait_ns INTEGER, max_wait_ns INTEGER, timeouts INTEGER, errors INTEGER,"
+	" read_contended INTEGER, read_wait_ns INTEGER, write_contended INTEGER,"
+	" write_wait_ns INTEGER, acquisitions INTEGER, read_acquisitions INTEGER,"
+	" write_acquisitions INTEGER, first_seen TEXT, first_seen_stack_id INTEGER,"
+	" first_contended_ns INTEGER, stack_id INTEGER, function TEXT, file TEXT,"
+	" line INTEGER);"
+	"CREATE TABLE lock_waiters(lock TEXT, stack_id INTEGER, kind TEXT, contended INTEGER,"
+	" wait_ns INTEGER, max_wait_ns INTEGER, function TEXT, file TEXT, line INTEGER,"
+	" PRIMARY KEY(lock, stack_id));"
+	"CREATE TABLE lock_waits(tid INTEGER, start_ns INTEGER, wait_ns INTEGER, lock TEXT,"
+	" kind TEXT, result INTEGER, stack_id INTEGER);";
+
+static const char *const lock_wait_kinds[] = {"mixed", "mutex", "read", "write"};
+
+static unsigned waiter_kind(unsigned kinds)
+{
+	for (unsigned k = ITF_LOCK_MUTEX; k <= ITF_LOCK_WRITE; k++)
+		if (kinds == 1u << k)
+			return k;
+	return 0;
+}
+
+static int fill_locks(struct db *d)
+{
+	struct report *r = d->r;
+	const struct agg_lock *a = &r->locks;
+	char addr[32];
+	sqlite3_stmt *st, *sw = NULL;
+	int rc = 0;
+	if (!(st = prep(d, "INSERT INTO locks VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) ||
+	    !(sw = prep(d, "INSERT INTO lock_waiters VALUES(?,?,?,?,?,?,?,?,?)"))) {
+		sqlite3_finalize(st);
+		return AZ_EIO;
+	}
+	size_t lim = rp_limit(r, a->n_sorted, false);
+	for (size_t i = 0; i < lim && !rc; i++) {
+		const struct lock_ent *l = a->sorted[i];
+		bool by_count = l->counted && l->first_acq_stack;
+		uint32_t first = by_count ? l->first_acq_stack : l->first_wait_stack;
+		uint32_t top = l->n_sorted ? l->sorted[0].stack : 0;
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+		if ((rc = put_stack(d, first)) || (rc = put_stack(d, top)))
+			break;
+		b_text(st, 1, addr);
+		b_text(st, 2, lock_kind_name(l));
+		b_u64(st, 3, l->contended);
+		b_u64(st, 4, l->wait_ns);
+		b_u64(st, 5, l->max_wait_ns);
+		b_u64(st, 6, l->timeouts);
+		b_u64(st, 7, l->errors);
+		b_u64(st, 8, l->read_contended);
+		b_u64(st, 9, l->read_wait_ns);
+		b_u64(st, 10, l->write_contended);
+		b_u64(st, 11, l->write_wait_ns);
+		if (l->counted) { /* NULL: not counted */
+			b_u64(st, 12, lock_acquisitions(l));
+			b_u64(st, 13, l->acq_read);
+			b_u64(st, 14, l->acq_write);
+		}
+		b_text(st, 15, by_count ? "first acquisition" : "first contended acquisition");
+		b_u64(st, 16, first);
+		b_u64(st, 17, tr_ns(&r->tr, l->first_wait_ts));
+		b_u64(st, 18, top);
+		b_site(d, st, 19, top);
+		rc = run(d, st);
+		for (size_t j = 0; j < l->n_sorted && !rc; j++) {
+			const struct lock_waiter *ws = &l->sorted[j];
+			if ((rc = put_stack(d, ws->stack)))
+				break;
+			b_text(sw, 1, addr);
+			b_u64(sw, 2, ws->stack);
+			b_text(sw, 3, lock_wait_kinds[waiter_kind(ws->kinds)]);
+			b_u64(sw, 4, ws->waits);
+			b_u64(sw, 5, ws->wait_ns);
+			b_u64(sw, 6, ws->max_wait_ns);
+			b_site(d, sw, 7, ws->stack);
+			rc = run(d, sw);
+		}
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(sw);
+	if (rc || !(st = prep(d, "INSERT INTO lock_waits VALUES(?,?,?,?,?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	for (size_t i = 0; i < a->waits_kept.n && !rc; i++) {
+		const struct lock_wait_ev *ev = &a->waits_kept.v[i];
+		uint64_t end = tr_ns(&r->tr, ev->end_ts);
+		if ((rc = put_stack(d, ev->stack)))
+			break;
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)ev->addr);
+		b_u64(st, 1, ev->tid);
+		b_u64(st, 2, end > ev->wait_ns ? end - ev->wait_ns : 0);
+		b_u64(st, 3, ev->wait_ns);
+		b_text(st, 4, addr);
+		b_text(st, 5, lock_wait_kinds[ev->kind <= ITF_LOCK_WRITE ? ev->kind : 0]);
+		b_u64(st, 6, ev->result);
+		b_u64(st, 7, ev->stack);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int fill_warnings(struct db *d)
 {
 	const char *const *sw;
@@ -427,9 +531,10 @@ static int fill_warnings(struct db *d)
 	return rc;
 }
 
-/* The sections, in the JSON's order: each creates its tables and fills them. The SQL and
- * lock sections add theirs here (tables sql, locks, with stack_id columns where they have
- * stacks, through put_stack()), as HTTP did (http, http_requests, http_findings). */
+/* The sections, in the JSON's order: each creates its tables and fills them. The SQL
+ * section adds its own here (table sql, with stack_id columns where it has stacks, through
+ * put_stack()), as HTTP (http, http_requests, http_findings) and locks (locks,
+ * lock_waiters, lock_waits) did. */
 static const struct {
 	const char *schema;
 	int (*fill)(struct db *d);
@@ -437,6 +542,7 @@ static const struct {
 	{schema_run, fill_run},
 	{schema_http, fill_http},
 	{schema_alloc, fill_alloc},
+	{schema_locks, fill_locks},
 	{schema_leaks, fill_leaks},
 	{"", fill_warnings},
 };

@@ -61,7 +61,7 @@ lib.expect_eq(sum(int(LINE.match(l).group(2)) for l in default.splitlines()),
               rep["alloc"]["bytes_allocated"], "default weight is bytes")
 
 # costs whose sections this build does not have, and nonsense, are usage errors
-for bad in ("lockwait", "sqltime", "frobs"):
+for bad in ("sqltime", "frobs"):
     p = fmtlib.analyze_raw(trace, "--format", "folded", "--weight", bad, expect_rc=2)
     err = p.stderr.decode()
     lib.expect(err.startswith("analyze: ") and "--weight" in err and err.count("\n") == 1,

@@ -45,7 +45,8 @@ lines = raw.splitlines()
 i = lines.index("Samples:")
 types = [t.replace("[dflt]", "") for t in lines[i + 1].split()]
 lib.expect_eq(types, ["alloc_objects/count", "alloc_space/bytes", "inuse_objects/count",
-                      "inuse_space/bytes", "http_requests/count", "http_time/nanoseconds"],
+                      "inuse_space/bytes", "http_requests/count", "http_time/nanoseconds",
+                      "contentions/count", "delay/nanoseconds"],
               "sample types")
 lib.expect("alloc_space/bytes[dflt]" in lines[i + 1], "alloc_space is the default")
 samples = []

@@ -155,10 +155,37 @@ TEST(malformed_payloads_are_corrupt)
 	agg_lock_free(&a);
 }
 
+TEST(keeps_the_longest_waits)
+{
+	struct agg_lock a;
+	struct trace tr = one_ns_per_tick();
+	EXPECT_EQ(agg_lock_init(&a), 0);
+	/* waits 1..N+100 in a scrambled order, each ending at ts = 10 * its wait */
+	uint64_t n = LOCK_WAITS_KEPT + 100;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t w = (i * 7919) % n + 1; /* 7919 is prime to n: a permutation */
+		EXPECT_EQ(feed_wait(&a, 10 * w, 0x1000 + (w % 3) * 64, ITF_LOCK_MUTEX, w, 0, 1), 0);
+	}
+	EXPECT_EQ(agg_lock_finish(&a, &tr), 0);
+	EXPECT_EQ(a.waits_kept.n, LOCK_WAITS_KEPT);
+	EXPECT_EQ(a.waits_not_kept, 100);
+	bool ordered = true, longest = true;
+	for (size_t i = 0; i < a.waits_kept.n; i++) {
+		if (i && a.waits_kept.v[i - 1].end_ts > a.waits_kept.v[i].end_ts)
+			ordered = false;
+		if (a.waits_kept.v[i].wait_ns <= 100)
+			longest = false;
+	}
+	EXPECT(ordered);
+	EXPECT(longest);
+	agg_lock_free(&a);
+}
+
 int main(void)
 {
 	RUN(sums_waiters_and_first_seen);
 	RUN(counts_newest_wins);
 	RUN(malformed_payloads_are_corrupt);
+	RUN(keeps_the_longest_waits);
 	return TEST_EXIT();
 }
