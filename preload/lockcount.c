@@ -42,7 +42,7 @@ struct lkc_slot {
 };
 _Static_assert(sizeof(struct lkc_slot) == LKC_SLOT_BYTES, "one cache line per slot");
 
-struct lkc_flag lkc_flag;
+struct lkc_flag lkc_flag = {LKC_UNKNOWN};
 _Static_assert(sizeof(struct lkc_flag) == IC_CACHELINE, "lkc_flag fills its cache line");
 
 /* The mapping: LKC_SLOTS slots, then the claim-order list (slot index + 1 per entry, 0
@@ -73,16 +73,20 @@ static int lkc_map(void *at)
 
 void lkc_init(void)
 {
-	if (!opt_lock_count || !(opt_hooks & ITF_HOOK_LOCK) || lkc_tab)
+	if (!opt_lock_count || !(opt_hooks & ITF_HOOK_LOCK) || lkc_tab) {
+		if (!lkc_tab)
+			atomic_store_explicit(&lkc_flag.on, LKC_OFF, memory_order_release);
 		return;
+	}
 	if (lkc_map(NULL)) {
 		ic_log("cannot map the lock counting table (%lu KiB); lock acquisitions are not "
 		       "counted",
 		       (unsigned long)(LKC_MAP_BYTES >> 10));
 		opt_lock_count = false;
+		atomic_store_explicit(&lkc_flag.on, LKC_OFF, memory_order_release);
 		return;
 	}
-	atomic_store_explicit(&lkc_flag.on, true, memory_order_release);
+	atomic_store_explicit(&lkc_flag.on, LKC_ON, memory_order_release);
 }
 
 uint64_t lkc_table_bytes(void)
@@ -120,8 +124,34 @@ static IC_NOINLINE void lkc_claimed(struct lkc_slot *s, bool may_walk)
 		lkc_first_stack(s);
 }
 
+/* lkc_settle() : the flag says LKC_UNKNOWN: initialize the profiler if nothing did yet (a
+ * lock taken before any other hook ran, in another library's constructor), and settle the
+ * flag once initialization is over. @return true when counting is on. */
+static IC_NOINLINE bool lkc_settle(void)
+{
+	int st = atomic_load_explicit(&ic_state, memory_order_acquire);
+	if (st == IC_UNINIT && !ic_tls.in_hook) {
+		int e = errno;
+		ic_tls.in_hook = 2;
+		ic_lazy_init();
+		ic_tls.in_hook = 0;
+		errno = e;
+		st = atomic_load_explicit(&ic_state, memory_order_acquire);
+	}
+	if (st == IC_UNINIT || st == IC_STARTING)
+		return false; /* another thread is initializing: not counted, as for every hook */
+	/* READY: lkc_init() has decided. CLOSED (secure mode, no hooks, no memory): off. */
+	uint8_t unknown = LKC_UNKNOWN;
+	atomic_compare_exchange_strong_explicit(&lkc_flag.on, &unknown, LKC_OFF,
+						memory_order_acq_rel, memory_order_acquire);
+	return atomic_load_explicit(&lkc_flag.on, memory_order_acquire) == LKC_ON;
+}
+
 void lkc_count(const void *lock, unsigned kind)
 {
+	if (IC_UNLIKELY(atomic_load_explicit(&lkc_flag.on, memory_order_acquire) != LKC_ON) &&
+	    !lkc_settle())
+		return;
 	/* The profiler's own acquisitions are libunwind's (its callers filter them out by
 	 * return address) and the writer thread's (guard held, no thread state). With the
 	 * guard held on an application thread, a signal handler (or an atfork handler run by
@@ -225,7 +255,7 @@ void lkc_fork_child(void)
 	/* A fresh mapping over the old one: zero pages, no memset of 4 MiB in the child (and
 	 * no slot left half claimed by a thread that does not exist here). */
 	if (lkc_map(lkc_tab)) {
-		atomic_store_explicit(&lkc_flag.on, false, memory_order_relaxed);
+		atomic_store_explicit(&lkc_flag.on, LKC_OFF, memory_order_relaxed);
 		opt_lock_count = false;
 		lkc_tab = NULL;
 		return;

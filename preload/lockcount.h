@@ -18,17 +18,22 @@
 #define LKC_SLOTS (1u << 16)
 #define LKC_SLOT_BYTES 64u
 
-/* on: true while acquisitions are counted, set by lkc_init() when INTERCEPT_LOCK_COUNT=1
- * and the table could be mapped. Read on every acquisition (relaxed; it changes once), so
- * it has a cache line of its own that nothing else writes. */
+/* Whether acquisitions are counted. LKC_UNKNOWN until the profiler has initialized (the
+ * configuration is not read yet: a lock taken by another library's constructor, before
+ * any other hook ran, must still be counted); then LKC_ON (INTERCEPT_LOCK_COUNT=1 and the
+ * table mapped) or LKC_OFF for good. Read on every acquisition (relaxed; it changes once
+ * or twice), so it has a cache line of its own that nothing else writes. */
+enum { LKC_OFF = 0, LKC_ON = 1, LKC_UNKNOWN = 2 };
 struct lkc_flag {
-	_Alignas(IC_CACHELINE) _Atomic bool on;
+	_Alignas(IC_CACHELINE) _Atomic uint8_t on;
 };
 extern struct lkc_flag lkc_flag;
 
+/*! lkc_counting() : may this acquisition have to be counted? (on or not yet known: then
+ * lkc_count() decides, initializing the profiler if nothing did yet.) Hook-path safe. */
 IC_INLINE bool lkc_counting(void)
 {
-	return atomic_load_explicit(&lkc_flag.on, memory_order_relaxed);
+	return atomic_load_explicit(&lkc_flag.on, memory_order_relaxed) != LKC_OFF;
 }
 
 /*! lkc_init() : map the table when opt_lock_count is set. Run once by ic_lazy_init(). On
@@ -38,7 +43,8 @@ void lkc_init(void);
 
 /*! lkc_count() : count one acquisition of lock (kind: enum itf_lock_kind) by the
  * application (the caller has already excluded libunwind's). Does nothing on the writer
- * thread or once recording stopped.
+ * thread, once recording stopped, or while another thread initializes the profiler (as
+ * hooks of every kind); initializes the profiler when nothing did yet.
  * The first acquisition of a lock claims its slot and records its stack (the lock's
  * "first seen" stack in this mode). Hook-path safe: no malloc, no lock, no syscall (the
  * stack walk may fault pages in). */

@@ -10,6 +10,8 @@
 - lockers quiet: the same locks taken strictly in turn: no contention at all, and exact
   counts.
 - lockers fork: a forked child counts its own acquisitions from zero.
+- lock_early: acquisitions in another library's constructor, before any hook ran, are
+  counted.
 - lock_signals: a signal handler that takes a lock while the profiler is busy (inside a
   hook, a stack walk) neither deadlocks nor escapes the count.
 - --hooks malloc: no lock section, and the program is unaffected.
@@ -168,6 +170,14 @@ lib.expect(truth["handler_acquisitions"] > 0, "signals: the handler ran and took
 lib.expect_eq(rep["summary"]["lock_acquisitions"], truth["total_acquisitions"],
               "signals: every acquisition counted, handlers' included")
 lib.expect_eq(rep["summary"]["complete"], True, "signals: complete")
+
+# ---- locks taken before the profiler initialized (a library's constructor) ----------------
+trace = os.path.join(d, "early.zst")
+out, _, _ = lib.run_traced([lib.workload("lock_early")], trace, opts=["--lock-count"])
+truth = lib.truth_lines(out)[0]
+lib.expect_eq(truth["early_acquisitions"], 6, "lock_early: its library's constructor ran")
+lib.expect_eq(lib.analyze(trace)["summary"]["lock_acquisitions"], truth["total_acquisitions"],
+              "lock_early: acquisitions before the profiler's constructor are counted")
 
 # ---- lock hook off -------------------------------------------------------------------------------
 trace = os.path.join(d, "nolock.zst")
