@@ -162,6 +162,8 @@ static inline bool lk_abstime_ok(const struct timespec *at)
  * on a lock `l` of type; try is the trylock that goes first; precheck is an expression that
  * is false for calls glibc rejects before trying (they go straight to the real function). */
 #define EXPAND(...) __VA_ARGS__
+/* the caller's address, read only where it is needed (not on the uncontended path) */
+#define LK_PC ((uintptr_t)__builtin_return_address(0))
 #define LK_HOOK(sym, type, try, kind, flags, params, args, precheck)                               \
 	static IC_NOINLINE int sym##_wait(uintptr_t pc, EXPAND params)                             \
 	{                                                                                          \
@@ -185,16 +187,15 @@ static inline bool lk_abstime_ok(const struct timespec *at)
 	}                                                                                          \
 	IC_EXPORT int sym params                                                                   \
 	{                                                                                          \
-		uintptr_t pc = (uintptr_t)__builtin_return_address(0);                             \
 		if (IC_UNLIKELY(!(precheck)))                                                      \
-			return sym##_wait(pc, EXPAND args);                                        \
+			return sym##_wait(LK_PC, EXPAND args);                                     \
 		int rc = lk_##try(l);                                                              \
 		if (IC_LIKELY(rc != EBUSY)) {                                                      \
 			if (IC_UNLIKELY(lkc_counting()) && LK_ACQUIRED(rc))                        \
-				lk_count(l, kind, pc);                                             \
+				lk_count(l, kind, LK_PC);                                          \
 			return rc;                                                                 \
 		}                                                                                  \
-		return sym##_wait(pc, EXPAND args);                                                \
+		return sym##_wait(LK_PC, EXPAND args);                                             \
 	}
 
 LK_HOOK(pthread_mutex_lock, pthread_mutex_t, pthread_mutex_trylock, ITF_LOCK_MUTEX, 0,
@@ -228,7 +229,7 @@ LK_HOOK(pthread_rwlock_clockwrlock, pthread_rwlock_t, pthread_rwlock_trywrlock, 
 	{                                                                                          \
 		int rc = lk_##sym(l);                                                              \
 		if (IC_UNLIKELY(lkc_counting()) && LK_ACQUIRED(rc))                                \
-			lk_count(l, kind, (uintptr_t)__builtin_return_address(0));                 \
+			lk_count(l, kind, LK_PC);                                                  \
 		return rc;                                                                         \
 	}
 
