@@ -15,10 +15,18 @@ enum ic_run_state {
 	IC_CLOSED = 3,	/* the final flush ran, or tracing is off for good */
 };
 
-/* The ITF_HOOK_* bits that record right now: opt_hooks while READY, 0 otherwise. The one
- * global every hook reads; it changes a handful of times per process. */
-extern _Atomic unsigned ic_active;
-extern _Atomic int ic_state;
+/* The run state every hook reads and that changes a handful of times per process, alone on
+ * its cache line: a frequently written variable placed next to it by the linker would make
+ * every hook miss (it happened: intern.c's insertion counter). */
+struct ic_run {
+	_Alignas(IC_CACHELINE) _Atomic unsigned active; /* ITF_HOOK_* bits recording now:
+							   opt_hooks while READY, else 0 */
+	_Atomic int state;				/* enum ic_run_state */
+	char pad[IC_CACHELINE - sizeof(unsigned) - sizeof(int)];
+};
+extern struct ic_run ic_run;
+#define ic_active ic_run.active
+#define ic_state ic_run.state
 
 /*! ic_lazy_init() : bring the preload to READY from whichever hook runs first (other
  * libraries' constructors can allocate before ours). A thread that finds another one

@@ -19,8 +19,7 @@
 #include "stack.h"
 #include "writer.h"
 
-_Atomic unsigned ic_active;
-_Atomic int ic_state;
+struct ic_run ic_run;
 
 void ic_lazy_init(void)
 {

@@ -16,8 +16,8 @@
 #define INTERN_MAX_PROBES 64u /* at load <= 1/2 the expected probe count is ~1.5 */
 
 /* Insertions in flight, and whether a fork is being prepared (intern_fork_prepare). */
-static _Atomic uint32_t intern_inserting;
-static _Atomic uint32_t intern_forking;
+static _Alignas(IC_CACHELINE) _Atomic uint32_t intern_inserting;
+static _Alignas(IC_CACHELINE) _Atomic uint32_t intern_forking;
 
 static void *map_reserve(uint64_t bytes)
 {
@@ -126,13 +126,15 @@ uint32_t intern_get(struct intern *in, const void *key, uint32_t len)
 			}
 			if (k != 0)
 				break; /* another key: probe on */
-			/* empty: claim it, unless a fork is being prepared */
+			/* Empty: claim it, unless a fork is being prepared. Then give up at once
+			 * (the event gets stack 0, counted with the overflow) rather than wait:
+			 * an application's own atfork handler, run after ours, may be waiting
+			 * for a lock this thread holds, and waiting here would deadlock fork. */
 			atomic_fetch_add_explicit(&intern_inserting, 1, memory_order_seq_cst);
 			if (atomic_load_explicit(&intern_forking, memory_order_seq_cst)) {
 				atomic_fetch_sub_explicit(&intern_inserting, 1, memory_order_release);
-				while (atomic_load_explicit(&intern_forking, memory_order_acquire))
-					sched_yield();
-				continue;
+				atomic_fetch_add_explicit(&in->overflow, 1, memory_order_relaxed);
+				return 0;
 			}
 			uint64_t zero = 0;
 			if (atomic_compare_exchange_strong_explicit(&in->keys[slot], &zero, INTERN_BUSY,

@@ -318,7 +318,9 @@ enum itf_lock_kind {
  *   Acquisitions are successful lock, timedlock, clocklock and trylock calls (rdlock and
  *   wrlock variants for rwlocks) made by the application, never by the profiler itself.
  *
- * 0x50..0x7f are reserved for later META records (heap snapshots, leak scan results).
+ * META types by owner: 0x40..0x4f the core (above); 0x50..0x5f endurance (heap snapshots);
+ * 0x60..0x67 the exit-time leak scan; 0x68..0x6f locks (LOCK_COUNTS above); 0x70..0x7f
+ * unassigned.
  */
 enum itf_meta_type {
 	ITF_META_HEADER = 0x40,
