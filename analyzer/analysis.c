@@ -82,12 +82,14 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	r->opt = *opt;
 	if ((rc = tr_init(&r->tr, path)) || (rc = ord_init(&r->ord)) ||
 	    (rc = agg_alloc_init(&r->alloc)) || (rc = agg_lock_init(&r->locks)) ||
+	    (rc = agg_sql_init(&r->sql)) ||
 	    (rc = hmap_init(&r->stacks, sizeof(struct rp_stack *), 256)))
 		return rc;
 	if (!(r->sym = sym_create()))
 		return az_error(AZ_ENOMEM, "out of memory");
 	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)) ||
-	    (rc = ord_add_consumer(&r->ord, &r->locks, agg_lock_event)))
+	    (rc = ord_add_consumer(&r->ord, &r->locks, agg_lock_event)) ||
+	    (rc = ord_add_consumer(&r->ord, &r->sql, agg_sql_event)))
 		return rc;
 	if ((rc = agg_http_init(&r->http)) ||
 	    (rc = ord_add_consumer(&r->ord, &r->http, agg_http_event)))
@@ -135,6 +137,10 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 		goto out_close;
 	http_warnings(r);
 	if ((rc = agg_lock_finish(&r->locks, &r->tr)))
+		goto out_close;
+	if ((rc = agg_sql_finish(&r->sql, &r->tr)))
+		goto out_close;
+	if (r->opt.explain && (rc = xp_explain(r)))
 		goto out_close;
 	rc = 0;
 out_close:

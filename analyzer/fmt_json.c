@@ -370,8 +370,7 @@ int fmt_json(struct report *r, FILE *out)
 	jw_obj(&w, NULL);
 	jw_str(&w, "schema", "intercept-report/1");
 	summary(&w, r);
-	jw_arr(&w, "sql");
-	jw_arr_end(&w);
+	fmt_json_sql(&w, r);
 	http_section(&w, r);
 	alloc_section(&w, r);
 	locks_section(&w, r);

@@ -356,6 +356,7 @@ static void http_section(FILE *o, struct report *r)
 int fmt_text(struct report *r, FILE *o)
 {
 	summary(o, r);
+	fmt_text_sql(o, r);
 	http_section(o, r);
 	alloc_section(o, r);
 	locks_section(o, r);

@@ -16,12 +16,14 @@
 
 static const char usage[] =
 	"usage: analyze TRACE [--format FORMAT] [-o FILE] [--weight COST] [--top N]\n"
-	"               [--no-symbols]\n"
+	"               [--no-symbols] [--explain]\n"
 	"\n"
 	"Reads a trace written by libintercept.so (build/intercept -- PROG, or\n"
-	"LD_PRELOAD=build/libintercept.so PROG) and reports allocation hotspots and leaks,\n"
-	"HTTP requests made through libcurl by endpoint (latency, phases, errors), and\n"
-	"lock contention (the pthread mutexes and rwlocks threads waited on, from where).\n"
+	"LD_PRELOAD=build/libintercept.so PROG) and reports SQL hotspots (SQLite\n"
+	"statements: time, percentiles, lock waits, full scans, N+1 queries,\n"
+	"re-prepares), HTTP requests made through libcurl by endpoint (latency, phases,\n"
+	"errors), lock contention (the pthread mutexes and rwlocks threads waited on, from\n"
+	"where), allocation hotspots and leaks.\n"
 	"\n"
 	"  --format FORMAT  text (default: for a terminal), json (the schema in\n"
 	"                   docs/report-json.md), or an export format (docs/formats.md):\n"
@@ -39,6 +41,9 @@ static const char usage[] =
 	"  --top N          entries per section (text default 10, others all; never\n"
 	"                   cuts folded, pprof or chrome)\n"
 	"  --no-symbols     do not read debug information: modules and addresses only\n"
+	"  --explain        show EXPLAIN QUERY PLAN for the SQL hotspots, run on the\n"
+	"                   recorded database files opened read-only (never written);\n"
+	"                   says when a file is gone or changed since the trace\n"
 	"  -h, --help       this text\n"
 	"  --version        the analyzer's and the trace format's versions\n"
 	"\n"
@@ -131,6 +136,8 @@ int main(int argc, char **argv)
 			weight_given = true;
 		} else if (!strcmp(a, "--no-symbols")) {
 			opt.no_symbols = true;
+		} else if (!strcmp(a, "--explain")) {
+			opt.explain = true;
 		} else if (!strcmp(a, "--")) {
 			for (i++; i < argc && n_traces < 64; i++)
 				traces[n_traces++] = argv[i];

@@ -43,6 +43,8 @@ void rp_free(struct report *r)
 	agg_alloc_free(&r->alloc);
 	agg_http_free(&r->http);
 	agg_lock_free(&r->locks);
+	xp_free(r);
+	agg_sql_free(&r->sql);
 	ord_free(&r->ord);
 	tr_free(&r->tr);
 	memset(r, 0, sizeof(*r));

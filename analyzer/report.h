@@ -12,6 +12,8 @@
 #include "agg_alloc.h"
 #include "agg_http.h"
 #include "agg_lock.h"
+#include "agg_sql.h"
+#include "explain.h"
 #include "order.h"
 #include "sym.h"
 #include "trace.h"
@@ -26,6 +28,7 @@ struct az_options {
 	bool top_given;		 /* --top was given: JSON is cut too */
 	bool no_symbols;	 /* --no-symbols: addresses only (tests, speed) */
 	enum rp_weight weight;	 /* --weight for folded stacks (default bytes) */
+	bool explain;		 /* --explain: EXPLAIN QUERY PLAN of the SQL hotspots */
 };
 
 struct rp_frame {
@@ -49,6 +52,7 @@ struct report {
 	struct agg_alloc alloc;
 	struct agg_http http; /* agg_http.c: HTTP transfers by endpoint */
 	struct agg_lock locks; /* pthread lock contention (agg_lock.c) */
+	struct agg_sql sql;
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;
@@ -100,6 +104,11 @@ const char *rp_frame_label(const struct rp_frame *f, char *buf, size_t cap);
  * @return 0, or AZ_EIO when writing failed. */
 int fmt_text(struct report *r, FILE *out);
 int fmt_json(struct report *r, FILE *out);
+
+/* The SQL sections (fmt_text_sql.c, fmt_json_sql.c), called by fmt_text() and fmt_json(). */
+void fmt_text_sql(FILE *o, struct report *r);
+struct jw;
+void fmt_json_sql(struct jw *w, struct report *r);
 
 struct jw;
 /*! fmt_json_stack() : write stack_id as the contract's FRAME array under key (every

@@ -25,6 +25,7 @@ unsigned opt_max_stacks = 1u << 20;
 bool opt_quiet = false;
 bool opt_url_query = false;
 bool opt_lock_count = false;
+bool opt_sql_literals = false;
 bool opt_secure = false;
 
 /* parse_u() : whole decimal number in [lo, hi]. @return 0 or -EINVAL. */
@@ -198,6 +199,7 @@ void cfg_load(void)
 	knob_u("INTERCEPT_MAX_STACKS", &opt_max_stacks, 1024, 1u << 26);
 	knob_bool("INTERCEPT_URL_QUERY", &opt_url_query);
 	knob_bool("INTERCEPT_LOCK_COUNT", &opt_lock_count);
+	knob_bool("INTERCEPT_SQL_LITERALS", &opt_sql_literals);
 	/* rings are a power of two so that positions wrap with a mask */
 	unsigned kb = 64;
 	while (kb < opt_buffer_kb)

@@ -22,6 +22,7 @@ extern unsigned opt_max_stacks;	    /* INTERCEPT_MAX_STACKS: distinct stacks int
 extern bool opt_quiet;		    /* INTERCEPT_QUIET: no "intercept:" lines */
 extern bool opt_url_query;	    /* INTERCEPT_URL_QUERY: keep URL query strings */
 extern bool opt_lock_count;	    /* INTERCEPT_LOCK_COUNT: count every lock acquisition */
+extern bool opt_sql_literals;	    /* INTERCEPT_SQL_LITERALS: keep literals in SQL text */
 extern bool opt_secure;		    /* not a knob: secure-execution mode, nothing recorded */
 
 /*! cfg_load() : read every INTERCEPT_* variable. Unknown or malformed values are reported

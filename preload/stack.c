@@ -18,8 +18,9 @@
 #include "stack.h"
 #include "writer.h"
 
-/* How many of our own frames can sit on top of a stack (hook, recorder, capture, plus
- * inlining slack). Frames inside [own_lo, own_hi) are dropped wherever they are on top. */
+/* How many of our own frames a stack can hold (hook, recorder, capture, plus inlining
+ * slack, plus a hook further down such as sqlite3_step's): the walk asks for this many
+ * more than the depth kept. Frames inside [own_lo, own_hi) are dropped wherever they are. */
 #define STK_OWN_MAX 8
 static uintptr_t own_lo, own_hi;
 /* libunwind's mapped range (stk_in_unwinder). Written once by stk_init(). */
@@ -82,21 +83,20 @@ uint32_t stk_capture(struct tstate *t)
 	ic_tls.in_hook = 2;
 	int n = unw_backtrace(ips, want);
 	ic_tls.in_hook = saved;
-	int skip = 0;
-	while (skip < n && skip < STK_OWN_MAX && (uintptr_t)ips[skip] >= own_lo &&
-	       (uintptr_t)ips[skip] < own_hi)
-		skip++;
-	int keep = n - skip;
+	/* Our frames are dropped wherever they are, not only on top: a hook that calls into
+	 * the real library (sqlite3_step, curl_easy_perform) sits in the middle of the stacks
+	 * of everything that library does, and the contract says stacks have no profiler
+	 * frames. */
+	int keep = 0;
+	for (int i = 0; i < n; i++)
+		if ((uintptr_t)ips[i] < own_lo || (uintptr_t)ips[i] >= own_hi)
+			ips[keep++] = ips[i];
 	if (keep > (int)opt_stack_depth) {
 		keep = (int)opt_stack_depth;
 		atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
 	} else if (n == want) {
 		atomic_fetch_add_explicit(&t->truncated, 1, memory_order_relaxed);
 	}
-	if (keep < 0)
-		keep = 0;
-	if (skip)
-		memmove(ips, ips + skip, (size_t)keep * sizeof(void *));
 	key[0] = atomic_load_explicit(&mod_gen, memory_order_relaxed);
 	return intern_get(&stk_table, key, (uint32_t)(1 + keep) * 8u);
 }

@@ -8,7 +8,8 @@ PKGS=(
 	# build
 	cmake make gcc g++ pkg-config binutils
 	libunwind-dev libzstd-dev libdw-dev libelf-dev
-	# the analyzer's export formats: pprof (protobuf-c, zlib), sqlite
+	# the analyzer's export formats: pprof (protobuf-c, zlib), sqlite; libsqlite3-dev is
+	# also the preload's SQLite header and the library of `analyze --explain`
 	libprotobuf-c-dev protobuf-c-compiler zlib1g-dev libsqlite3-dev
 	libcurl4-openssl-dev # headers for the curl hook (never linked into it), HTTP workloads
 	# tests and tools

@@ -163,13 +163,63 @@ _Static_assert(sizeof(struct itf_sec_hdr) == 24, "itf_sec_hdr is 24 bytes");
  *   u tid
  *
  * Length-prefixed event types 0x20..0x3f are the hooks' (each hook's issue defines its
- * records here): sqlite 0x20-0x27, curl 0x28-0x2f, locks 0x30-0x37.
+ * records here): sqlite 0x20-0x27, curl 0x28-0x2f, locks 0x30-0x37. Their payload follows
+ * the slot and dts; the fields below are that payload.
+ *
+ * SQLite (0x20..0x27; preload/hook_sqlite.c, docs/sqlite.md). Durations are in the same
+ * clock units as timestamps. Statement texts are STRING_DEF ids of kind ITF_STR_SQL,
+ * normalized (literals -> ?, unless INTERCEPT_SQL_LITERALS=1); database files are ids of
+ * kind ITF_STR_PATH (":memory:" for in-memory and temporary databases); 0 means unknown.
+ *
+ * ITF_EV_SQL_EXEC 0x20  one execution of an application statement ended: from its first
+ *                    sqlite3_step after prepare/reset to SQLITE_DONE, an error, reset,
+ *                    finalize (or the end of the sqlite3_exec running it, or process
+ *                    exit). The timestamp is the end. Statements SQLite runs for itself
+ *                    (schema loading, FTS shadow tables) are not recorded here.
+ *   u sql | u db | u stack (caller of the statement handle's first execution; 0 unknown)
+ *   | u span (first step's start to the end) | u step_time (inside sqlite3_step: what the
+ *   report's times measure) | u lock_wait (inside the connection's busy handler, i.e.
+ *   waiting for a database lock) | u rows (SQLITE_ROW results) | u steps (sqlite3_step
+ *   calls) | u rc (the result that ended it: SQLITE_DONE 101, an error code; 0 when a
+ *   reset, finalize, sqlite3_exec's end or exit ended it) | u end (enum itf_sql_end)
+ *   | u fullscan | u sort | u autoindex | u vm_step | u reprepare (sqlite3_stmt_status
+ *   FULLSCAN_STEP, SORT, AUTOINDEX, VM_STEP, REPREPARE over this execution)
+ *   | u flags (ITF_SQL_*) | u handle (serial number of the statement handle in this
+ *   process, 1, 2, ...: executions of one prepared statement share it)
+ *
+ * ITF_EV_SQL_PREPARE 0x21  the application prepared a statement (sqlite3_prepare*, or
+ *                    sqlite3_exec preparing one of its statements). Timestamp: after.
+ *   u sql | u db | u time (inside the prepare call) | u rc | u flags (ITF_SQL_VIA_EXEC)
+ *   | u handle (0 when it failed; sql is then the normalized text passed, for UTF-8
+ *   variants, else 0)
+ *
+ * ITF_EV_SQL_INTERNAL 0x22  a sqlite3_exec that SQLite made for itself (schema loading,
+ *                    ANALYZE statistics, ...). Its statements are not recorded; its time
+ *                    is inside the application call that caused it. Timestamp: after.
+ *   u sql | u db | u time | u rc
+ *
+ * ITF_EV_SQL_DBFILE 0x23  the state of a database file, when the process first used it
+ *                    and again at exit (the analyzer compares it with the file as it is
+ *                    now before it explains plans).
+ *   u db | u when (1 first use, 2 exit) | u exists (0: stat failed) | u size (bytes)
+ *   | u mtime_ns (since the epoch) | u ino | u dev
+ *
+ * ITF_EV_SQL_STATS 0x24  process-wide counters, written at exit.
+ *   u untracked (executions not recorded: the statement table was full or the handle was
+ *   being recorded by another thread) | u unwrapped (busy handlers installed without
+ *   measuring: the handler table was full) | u internal_execs (ITF_EV_SQL_INTERNAL
+ *   records written)
  */
 enum itf_ev_type {
 	ITF_EV_ALLOC = 0x1,
 	ITF_EV_FREE = 0x2,
 	ITF_EV_REALLOC = 0x3,
 	ITF_EV_BIND = 0x4,
+	ITF_EV_SQL_EXEC = 0x20,
+	ITF_EV_SQL_PREPARE = 0x21,
+	ITF_EV_SQL_INTERNAL = 0x22,
+	ITF_EV_SQL_DBFILE = 0x23,
+	ITF_EV_SQL_STATS = 0x24,
 };
 #define ITF_EV_HOT 0x80u	/* bit set in the first byte of every hot record */
 #define ITF_EV_SLOTS 8u		/* thread slots per EVENTS section */
@@ -245,6 +295,19 @@ enum itf_lock_kind {
 
 /* ITF_LOCKF_*: bits of a LOCK_WAIT record's flags. */
 #define ITF_LOCKF_TIMED 0x1u /* a timed or clock variant (it may end in ETIMEDOUT) */
+
+/* ITF_EV_SQL_EXEC end: what ended the execution. */
+enum itf_sql_end {
+	ITF_SQL_END_STEP = 1,	  /* sqlite3_step returned SQLITE_DONE or an error */
+	ITF_SQL_END_RESET = 2,	  /* sqlite3_reset before the statement was done */
+	ITF_SQL_END_FINALIZE = 3, /* sqlite3_finalize before the statement was done */
+	ITF_SQL_END_EXEC = 4,	  /* sqlite3_exec returned (its callback stopped it) */
+	ITF_SQL_END_EXIT = 5,	  /* still running when the process exited */
+};
+
+/* ITF_SQL_*: bits of the SQL records' flags. */
+#define ITF_SQL_VIA_EXEC 0x1u	 /* run by sqlite3_exec (or sqlite3_get_table) */
+#define ITF_SQL_NO_COUNTERS 0x2u /* the handle was gone: stmt_status counters are 0 */
 
 /* ---- META section records ----------------------------------------------------------------
  * All length-prefixed: type (0x40..0x7f), u len, payload. Fields in order:
