@@ -59,8 +59,11 @@ static void summary(FILE *o, struct report *r)
 	const struct trace *t = &r->tr;
 	const struct dec_counters *c = &t->counters;
 	char b1[32], b2[32];
-	fprintf(o, "intercept report for %s (pid %u)\n", t->hdr.command && *t->hdr.command ?
-							    t->hdr.command : "?", t->hdr.pid);
+	/* the command line is cut to fit the 100 columns (JSON has all of it) */
+	const char *cmd = t->hdr.command && *t->hdr.command ? t->hdr.command : "?";
+	int room = WIDTH - (int)sizeof("intercept report for ... (pid 4294967295)") + 1;
+	fprintf(o, "intercept report for %.*s%s (pid %u)\n", room, cmd,
+		(int)strlen(cmd) > room ? "..." : "", t->hdr.pid);
 	fprintf(o, "  ran %s, %zu thread%s, %s events", fmt_ns(b1, sizeof(b1), (double)tr_duration_ns(t)),
 		t->threads.n, t->threads.n == 1 ? "" : "s", fmt_count(b2, sizeof(b2), t->events));
 	if (t->complete && !t->truncated)

@@ -176,7 +176,7 @@ static void finding(FILE *o, struct report *r, size_t n, const struct sql_findin
 					fmt_count(b[0], sizeof(b[0]), s->burst_prev_rows),
 					s->burst_prev_rows == 1 ? "" : "s",
 					s->burst_prev_rows == s->burst_max
-						? ": once per row of it. One JOIN would do."
+						? ": once per row. A JOIN would do."
 						: ".");
 				sql_line(o, "         ", "before: ", tr_string(&r->tr, p->sql));
 			} else {
