@@ -543,6 +543,7 @@ int agg_sql_finish(struct agg_sql *a, const struct trace *t)
 		if (rc)
 			return rc;
 	}
-	qsort(a->findings.v, a->findings.n, sizeof(*a->findings.v), by_cost);
+	if (a->findings.n)
+		qsort(a->findings.v, a->findings.n, sizeof(*a->findings.v), by_cost);
 	return 0;
 }

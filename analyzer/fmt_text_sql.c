@@ -149,13 +149,14 @@ static void finding(FILE *o, struct report *r, size_t n, const struct sql_findin
 			const struct sql_stmt *out = &a->stmts.v[s->np_outer - 1];
 			fprintf(o, "  %zu. N+1 queries: runs once per row of another statement\n", n);
 			sql_line(o, "       ", "", text);
-			fprintf(o, "       %s%s executions inside %s executions of the statement "
+			fprintf(o, "       %s%s executions inside %s execution%s of the statement "
 				   "below, which returned\n",
 				s->np_truncated ? "at least " : "",
 				fmt_count(b[0], sizeof(b[0]), s->np_nested),
-				fmt_count(b[1], sizeof(b[1]), s->np_outer_execs));
-			fprintf(o, "       %s rows; %s in all. One JOIN, or one query with IN "
-				   "(...), does the work of all of them.\n",
+				fmt_count(b[1], sizeof(b[1]), s->np_outer_execs),
+				s->np_outer_execs == 1 ? "" : "s");
+			fprintf(o, "       %s rows; %s in all. One JOIN (or one query with IN (...)) "
+				   "does the work of them all.\n",
 				fmt_count(b[2], sizeof(b[2]), s->np_outer_rows),
 				fmt_ns(b[3], sizeof(b[3]), (double)s->np_time_ns));
 			sql_line(o, "         ", "outer: ", tr_string(&r->tr, out->sql));

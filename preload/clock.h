@@ -58,6 +58,19 @@ IC_INLINE uint64_t clk_fenced(void)
 	return clk_mono_ns();
 }
 
+/*! clk_fast() : a timestamp for a duration measured on one thread around a call (an SQL
+ * step): plain rdtsc, no fence (a fence costs 10-20 ns here, the call it brackets runs
+ * for hundreds). Not for events whose order across threads matters. Hook-path safe. */
+IC_INLINE uint64_t clk_fast(void)
+{
+	if (IC_LIKELY(clk_use_tsc)) {
+		uint32_t lo, hi;
+		__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+		return ((uint64_t)hi << 32) | lo;
+	}
+	return clk_mono_ns();
+}
+
 /*! clk_now() : a timestamp with no ordering requirement (writer, durations). */
 IC_INLINE uint64_t clk_now(void)
 {

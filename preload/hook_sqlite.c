@@ -558,15 +558,17 @@ out:
 static IC_NOINLINE void sq_end(const struct sq_real *R, sqlite3_stmt *h, enum sq_owner own,
 			       unsigned how)
 {
-	uint64_t ts = clk_before();
 	if (!hook_enter(ITF_HOOK_SQLITE))
 		return;
 	int e = errno;
 	uint32_t slot;
 	struct sq_stmt *s = sq_state(h, own, false, &slot);
-	if (s && st_lock(s)) {
+	/* The usual reset follows SQLITE_DONE, when nothing is open: a relaxed look at the
+	 * flags spares the lock (a racing step on another thread can only open it later). */
+	bool open = s && (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & SQ_OPEN);
+	if (s && (open || how == ITF_SQL_END_FINALIZE) && st_lock(s)) {
 		if (s->flags & SQ_OPEN)
-			sq_close(R, h, s, ts, 0, how);
+			sq_close(R, h, s, clk_fast(), 0, how);
 		st_unlock(s);
 		if (how == ITF_SQL_END_FINALIZE && own != SQ_OWN_EXEC) {
 			struct sq_table *T = atomic_load_explicit(&sq_tab, memory_order_acquire);
@@ -734,9 +736,9 @@ IC_EXPORT int sqlite3_step(sqlite3_stmt *h)
 	}
 	uint64_t w0 = sq_t.wait;
 	sq_t.depth++;
-	uint64_t t0 = clk_before();
+	uint64_t t0 = clk_fast();
 	int rc = R->step(h);
-	uint64_t t1 = clk_after();
+	uint64_t t1 = clk_fast();
 	sq_t.depth--;
 	sq_after_step(R, h, own, rc, t0, t1, sq_t.wait - w0);
 	return rc;

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/build.sh build >/dev/null
 trace=build/demo.zst
-build/intercept -o "$trace" -- build/demo
+build/intercept -o "$trace" -- build/demo build/demo.db
 echo
-build/analyze "$trace" --top 5
+build/analyze "$trace" --top 5 --explain
 echo
 echo "trace: $trace (try: build/analyze $trace --format json)"

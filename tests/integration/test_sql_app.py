@@ -102,7 +102,7 @@ lib.expect_eq(len(top["sql"]), 3, "--top 3")
 lib.expect_eq([s["statement"] for s in top["sql"]], [s["statement"] for s in rep["sql"][:3]],
               "--top keeps the largest")
 
-text = lib.analyze(trace, fmt="text").stdout
+text = lib.analyze(trace, "--top", "50", fmt="text").stdout
 for want in ("SQL HOTSPOTS", "Full table scan on every execution", "N+1 queries",
              "Prepared again and again", "Slowest executions", "unindexed_scan"):
     lib.expect(want in text, "text report has %r" % want)

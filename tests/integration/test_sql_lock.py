@@ -24,7 +24,8 @@ lib.expect_eq(truth["handler_calls"], 5, "the program's busy handler called 5 ti
 lib.expect_eq(truth["handler_counts_ok"], 1, "the handler saw counts 0, 1, 2, ...")
 lib.expect_eq(truth["child_ok"], 1, "the child process held and released the lock")
 t1 = truth["sql"]["INSERT INTO t(v) VALUES (?)"]["wall_ms"]
-lib.expect(100 <= t1 < 100 + 150, "the 100 ms busy timeout gives up after 100 ms (%.1f ms)" % t1)
+# (an upper bound loose enough for a loaded machine: it did not wait 5 s)
+lib.expect(100 <= t1 < 600, "the 100 ms busy timeout gives up after 100 ms (%.1f ms)" % t1)
 
 rep = lib.analyze(trace)
 sqllib.check_entries(rep)

@@ -6,7 +6,7 @@
  *  3. a connection with the program's own busy handler (5 ms sleeps, gives up on its
  *     fifth call) deletes: SQLITE_BUSY after four sleeps; the handler must be called
  *     exactly as without the profiler (counts 0..4);
- *  4. a forked child process holds the write lock for 150 ms while this process, with a
+ *  4. a forked child process holds the write lock for 300 ms while this process, with a
  *     5 s busy timeout, inserts: it waits, then succeeds.
  * usage: sql_lock DB_PATH
  * Prints its ground truth as one JSON line: per statement executions and SQLITE_BUSY
@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		must(x, "INSERT INTO t VALUES (3)");
 		if (write(pipefd[1], "x", 1) != 1)
 			_exit(1);
-		usleep(150000);
+		usleep(300000);
 		must(x, "COMMIT");
 		sqlite3_close(x);
 		_exit(0);

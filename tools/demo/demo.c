@@ -5,12 +5,15 @@
  * asks an "inventory service" about some orders over HTTP with libcurl, one request after
  * another, from a slow pricing endpoint and one that answers 404 for some items. The
  * inventory service is a few lines below, on a thread of its own listening on 127.0.0.1
- * (loopback only, a kernel-chosen port). */
+ * (loopback only, a kernel-chosen port). At the end it writes the orders to an SQLite
+ * database (argv[1], default demo.db) and builds a per-customer summary the slow way: a
+ * query per customer (N+1) on a column without an index (a full scan each time). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,7 +200,57 @@ static void http_part(void)
 	printf("demo: made 45 requests to the inventory service at %s\n", base);
 }
 
-int main(void)
+#define DB_ORDERS 2000
+#define DB_CUSTOMERS 60
+
+__attribute__((noinline)) static void save_orders(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	sqlite3_exec(db, "DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS customers;"
+			 "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);"
+			 "CREATE TABLE orders(id INTEGER PRIMARY KEY, customer INTEGER, total REAL);"
+			 "BEGIN",
+		     NULL, NULL, NULL);
+	sqlite3_prepare_v2(db, "INSERT INTO orders(customer, total) VALUES (?, ?)", -1, &s, NULL);
+	for (int i = 0; i < DB_ORDERS; i++) {
+		sqlite3_bind_int(s, 1, i % DB_CUSTOMERS);
+		sqlite3_bind_double(s, 2, (i % 1000) * 1.25);
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	sqlite3_prepare_v2(db, "INSERT INTO customers(id, name) VALUES (?, ?)", -1, &s, NULL);
+	for (int i = 0; i < DB_CUSTOMERS; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "customer-%d", i);
+		sqlite3_bind_int(s, 1, i);
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+		sqlite3_step(s);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* One query per customer, each scanning all orders (orders.customer has no index). */
+__attribute__((noinline)) static double customer_totals(sqlite3 *db)
+{
+	sqlite3_stmt *cust, *sum;
+	double all = 0;
+	sqlite3_prepare_v2(db, "SELECT id FROM customers ORDER BY id", -1, &cust, NULL);
+	sqlite3_prepare_v2(db, "SELECT sum(total) FROM orders WHERE customer = ?", -1, &sum, NULL);
+	while (sqlite3_step(cust) == SQLITE_ROW) {
+		sqlite3_bind_int(sum, 1, sqlite3_column_int(cust, 0));
+		if (sqlite3_step(sum) == SQLITE_ROW)
+			all += sqlite3_column_double(sum, 0);
+		sqlite3_reset(sum);
+	}
+	sqlite3_finalize(cust);
+	sqlite3_finalize(sum);
+	return all;
+}
+
+int main(int argc, char **argv)
 {
 	pthread_t t[WORKERS];
 	for (long i = 0; i < WORKERS; i++)
@@ -206,5 +259,14 @@ int main(void)
 		pthread_join(t[i], NULL);
 	printf("demo: processed %d orders with %d workers\n", ORDERS, WORKERS);
 	http_part();
+
+	sqlite3 *db;
+	if (sqlite3_open(argc > 1 ? argv[1] : "demo.db", &db) != SQLITE_OK) {
+		fprintf(stderr, "demo: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	save_orders(db);
+	printf("demo: saved %d orders; customer totals %.2f\n", DB_ORDERS, customer_totals(db));
+	sqlite3_close(db);
 	return 0;
 }
