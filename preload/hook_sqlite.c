@@ -49,6 +49,7 @@ struct sq_real {
 	__typeof__(sqlite3_db_filename) *db_filename;
 	__typeof__(sqlite3_stmt_status) *stmt_status;
 	uintptr_t lo, hi;	/* libsqlite3's mapped range: a caller inside it is SQLite */
+	uintptr_t ex_lo, ex_hi; /* sqlite3_exec's code: its prepares and steps run exec's SQL */
 	uintptr_t gt_lo, gt_hi; /* sqlite3_get_table's code: its sqlite3_exec is the app's */
 };
 
@@ -118,6 +119,17 @@ static void *sq_find_library(void)
 	return lib;
 }
 
+static void sym_range(void *lib, const char *name, uintptr_t *lo, uintptr_t *hi)
+{
+	void *f = dlsym(lib, name);
+	Dl_info di;
+	const ElfW(Sym) *sym = NULL;
+	if (f && dladdr1(f, &di, (void **)&sym, RTLD_DL_SYMENT) && sym) {
+		*lo = (uintptr_t)f;
+		*hi = (uintptr_t)f + sym->st_size;
+	}
+}
+
 static bool sq_fill(struct sq_real *r)
 {
 	void *lib = sq_find_library();
@@ -147,15 +159,11 @@ static bool sq_fill(struct sq_real *r)
 		r->lo = a.lo;
 		r->hi = a.hi;
 	}
-	/* sqlite3_get_table is sqlite3_exec with a callback of SQLite's: the exec it makes is
-	 * the application's, not SQLite's own. Its code range comes from its symbol size. */
-	void *gt = dlsym(lib, "sqlite3_get_table");
-	Dl_info di;
-	const ElfW(Sym) *sym = NULL;
-	if (gt && dladdr1(gt, &di, (void **)&sym, RTLD_DL_SYMENT) && sym) {
-		r->gt_lo = (uintptr_t)gt;
-		r->gt_hi = (uintptr_t)gt + sym->st_size;
-	}
+	/* Code ranges from the symbols' sizes: calls from sqlite3_exec's body run the SQL it
+	 * was given; sqlite3_get_table is sqlite3_exec with a callback of SQLite's, so the exec
+	 * it makes is the application's, not SQLite's own. */
+	sym_range(lib, "sqlite3_exec", &r->ex_lo, &r->ex_hi);
+	sym_range(lib, "sqlite3_get_table", &r->gt_lo, &r->gt_hi);
 	return true;
 }
 
@@ -216,20 +224,25 @@ struct sq_stmt {
 	uint32_t base[5];		 /* stmt_status counters when the last execution ended */
 };
 
-/* The innermost application sqlite3_exec on this thread; lives in that hook's C frame.
- * sqlite3_exec finalizes its statements without calling sqlite3_finalize through the PLT,
- * so their state lives here, never in the shared table (no stale entries). */
+/* One running sqlite3_exec; lives in its hook's C frame. sqlite3_exec finalizes its
+ * statements without calling sqlite3_finalize through the PLT, so the state of the one it
+ * runs lives here, never in the shared table (no stale entries). */
 struct sq_frame {
-	struct sq_frame *prev;
-	uint32_t depth;	  /* sq_t.depth inside this exec: exec's own calls arrive at it */
-	sqlite3_stmt *h;  /* the statement it runs now, or NULL */
+	bool app;	 /* the application's (or sqlite3_get_table's), not SQLite's own */
+	sqlite3_stmt *h; /* the statement it runs now, or NULL */
 	struct sq_stmt st;
 };
 
+/* The sqlite3_exec calls running on this thread, innermost last. Only addresses are kept
+ * in the array, and a frame is dereferenced only after its address shows it is still on
+ * the stack: an exception or longjmp that leaves an exec callback skips our hook's return,
+ * so frames below the current stack frame are dropped as dead, never read (their memory
+ * may be reused by then). */
+#define SQ_EXEC_MAX 8
 struct sq_thread {
-	uint32_t depth;	       /* our sqlite hooks active on this thread, nested */
-	struct sq_frame *exec; /* innermost application sqlite3_exec, or NULL */
-	uint64_t wait;	       /* clock units spent in busy handlers, cumulative */
+	struct sq_frame *exec[SQ_EXEC_MAX];
+	uint32_t n_exec;  /* running execs; beyond SQ_EXEC_MAX they have no slot (unknown) */
+	uint64_t wait;	  /* clock units spent in busy handlers, cumulative */
 };
 static IC_TLS struct sq_thread sq_t;
 
@@ -263,18 +276,32 @@ enum sq_owner {
 	SQ_OWN_SQLITE, /* SQLite called for itself: schema loading, FTS, auto-reset, ... */
 };
 
+/* sq_exec_live() : the innermost sqlite3_exec still running on this thread, or NULL (also
+ * when nesting passed SQ_EXEC_MAX). Frames below this function's own stack frame were
+ * left without returning (see struct sq_thread) and are dropped. */
+static IC_NOINLINE struct sq_frame *sq_exec_live(void)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uint32_t n = sq_t.n_exec;
+	while (n && n <= SQ_EXEC_MAX && (uintptr_t)sq_t.exec[n - 1] < here)
+		n--;
+	sq_t.n_exec = n;
+	return n && n <= SQ_EXEC_MAX ? sq_t.exec[n - 1] : NULL;
+}
+
 /* sq_owner() : who made this call, from its return address. Debian's libsqlite3 calls its
  * own API through the PLT (NOTES.md), so the hooks see SQLite's internal calls too. A
- * caller inside libsqlite3 is SQLite, except the body of the application's sqlite3_exec
- * (the hook depth says whether the call comes straight from it) and sqlite3_get_table. */
-IC_INLINE enum sq_owner sq_owner(const struct sq_real *R, uintptr_t ra, bool is_exec)
+ * caller inside libsqlite3 is SQLite itself, except sqlite3_exec's own body when the
+ * application (or sqlite3_get_table) called that sqlite3_exec. */
+IC_INLINE enum sq_owner sq_owner(const struct sq_real *R, uintptr_t ra)
 {
-	if (ra < R->lo || ra >= R->hi)
+	if (IC_LIKELY(ra < R->lo || ra >= R->hi))
 		return SQ_OWN_APP;
-	if (is_exec)
-		return ra >= R->gt_lo && ra < R->gt_hi ? SQ_OWN_APP : SQ_OWN_SQLITE;
-	const struct sq_frame *f = sq_t.exec;
-	return f && f->depth == sq_t.depth ? SQ_OWN_EXEC : SQ_OWN_SQLITE;
+	if (ra >= R->ex_lo && ra < R->ex_hi) {
+		const struct sq_frame *f = sq_exec_live();
+		return f && f->app ? SQ_OWN_EXEC : SQ_OWN_SQLITE;
+	}
+	return SQ_OWN_SQLITE;
 }
 
 /* ---- the statement table ------------------------------------------------------------------
@@ -500,7 +527,7 @@ static void sq_close(const struct sq_real *R, sqlite3_stmt *h, struct sq_stmt *s
 static struct sq_stmt *sq_state(sqlite3_stmt *h, enum sq_owner own, bool create, uint32_t *slot)
 {
 	if (own == SQ_OWN_EXEC) {
-		struct sq_frame *f = sq_t.exec;
+		struct sq_frame *f = sq_exec_live();
 		return f && f->h == h ? &f->st : NULL;
 	}
 	struct sq_table *T = create ? tab_get() : atomic_load_explicit(&sq_tab, memory_order_acquire);
@@ -592,7 +619,7 @@ static IC_NOINLINE void sq_after_prepare(const struct sq_real *R, sqlite3 *db, s
 	if (h) {
 		struct sq_stmt *s = NULL;
 		if (own == SQ_OWN_EXEC) {
-			struct sq_frame *f = sq_t.exec;
+			struct sq_frame *f = sq_exec_live();
 			if (f) {
 				if (f->h && (f->st.flags & SQ_OPEN))
 					sq_close(R, NULL, &f->st, t1, 0, ITF_SQL_END_EXEC);
@@ -727,19 +754,13 @@ IC_EXPORT int sqlite3_step(sqlite3_stmt *h)
 		return SQLITE_MISUSE;
 	if (!sq_active())
 		return R->step(h);
-	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0), false);
-	if (own == SQ_OWN_SQLITE) {
-		sq_t.depth++;
-		int rc = R->step(h);
-		sq_t.depth--;
-		return rc;
-	}
+	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
+	if (own == SQ_OWN_SQLITE)
+		return R->step(h);
 	uint64_t w0 = sq_t.wait;
-	sq_t.depth++;
 	uint64_t t0 = clk_fast();
 	int rc = R->step(h);
 	uint64_t t1 = clk_fast();
-	sq_t.depth--;
 	sq_after_step(R, h, own, rc, t0, t1, sq_t.wait - w0);
 	return rc;
 }
@@ -752,13 +773,10 @@ IC_EXPORT int sqlite3_reset(sqlite3_stmt *h)
 		return SQLITE_MISUSE;
 	if (!h || !sq_active())
 		return R->reset(h);
-	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0), false);
+	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
 	if (own != SQ_OWN_SQLITE)
 		sq_end(R, h, own, ITF_SQL_END_RESET);
-	sq_t.depth++;
-	int rc = R->reset(h);
-	sq_t.depth--;
-	return rc;
+	return R->reset(h);
 }
 
 IC_EXPORT int sqlite3_finalize(sqlite3_stmt *h)
@@ -769,13 +787,10 @@ IC_EXPORT int sqlite3_finalize(sqlite3_stmt *h)
 		return SQLITE_MISUSE;
 	if (!h || !sq_active())
 		return R->finalize(h);
-	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0), false);
+	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
 	if (own != SQ_OWN_SQLITE)
 		sq_end(R, h, own, ITF_SQL_END_FINALIZE);
-	sq_t.depth++;
-	int rc = R->finalize(h);
-	sq_t.depth--;
-	return rc;
+	return R->finalize(h);
 }
 
 /* The six prepare variants share one body; text8 is the SQL for the UTF-8 ones (named in
@@ -787,15 +802,13 @@ IC_EXPORT int sqlite3_finalize(sqlite3_stmt *h)
 		return SQLITE_MISUSE;                                                              \
 	if (!sq_active())                                                                          \
 		return R->fn args;                                                                 \
-	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0), false);           \
-	sq_t.depth++;                                                                              \
-	uint64_t t0 = clk_before();                                                                \
+	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));                   \
+	if (own == SQ_OWN_SQLITE)                                                                  \
+		return R->fn args;                                                                 \
+	uint64_t t0 = clk_fast();                                                                  \
 	int rc = R->fn args;                                                                       \
-	uint64_t t1 = clk_after();                                                                 \
-	sq_t.depth--;                                                                              \
-	if (own != SQ_OWN_SQLITE)                                                                  \
-		sq_after_prepare(R, db, rc == SQLITE_OK && out ? *out : NULL, own, rc, text8, n,   \
-				 t0, t1);                                                          \
+	uint64_t t1 = clk_fast();                                                                  \
+	sq_after_prepare(R, db, rc == SQLITE_OK && out ? *out : NULL, own, rc, text8, n, t0, t1);  \
 	return rc
 
 IC_EXPORT int sqlite3_prepare(sqlite3 *db, const char *sql, int n, sqlite3_stmt **out,
@@ -843,23 +856,27 @@ IC_EXPORT int sqlite3_exec(sqlite3 *db, const char *sql, int (*cb)(void *, int, 
 		return SQLITE_MISUSE;
 	if (!sq_active())
 		return R->exec(db, sql, cb, arg, errmsg);
-	int rc;
-	if (sq_owner(R, (uintptr_t)__builtin_return_address(0), true) != SQ_OWN_APP) {
-		sq_t.depth++;
-		uint64_t t0 = clk_before();
-		rc = R->exec(db, sql, cb, arg, errmsg);
-		uint64_t t1 = clk_after();
-		sq_t.depth--;
-		sq_after_internal(R, db, sql, rc, t0, t1);
-		return rc;
-	}
-	struct sq_frame f = {.prev = sq_t.exec};
-	f.depth = ++sq_t.depth;
-	sq_t.exec = &f;
-	rc = R->exec(db, sql, cb, arg, errmsg);
-	sq_t.exec = f.prev;
-	sq_t.depth--;
-	if (IC_UNLIKELY(f.h && (f.st.flags & SQ_OPEN)))
+	uintptr_t ra = (uintptr_t)__builtin_return_address(0);
+	struct sq_frame f = {.app = ra < R->lo || ra >= R->hi || (ra >= R->gt_lo && ra < R->gt_hi)};
+	/* push: frames at or below this one were left without returning */
+	uint32_t n = sq_t.n_exec;
+	while (n && n <= SQ_EXEC_MAX && (uintptr_t)sq_t.exec[n - 1] <= (uintptr_t)&f)
+		n--;
+	if (n < SQ_EXEC_MAX)
+		sq_t.exec[n] = &f;
+	sq_t.n_exec = n + 1;
+	uint64_t t0 = f.app ? 0 : clk_fast();
+	int rc = R->exec(db, sql, cb, arg, errmsg);
+	/* pop */
+	n = sq_t.n_exec;
+	if (n > SQ_EXEC_MAX)
+		sq_t.n_exec = n - 1;
+	else
+		while (n && (uintptr_t)sq_t.exec[n - 1] <= (uintptr_t)&f)
+			sq_t.n_exec = --n;
+	if (!f.app)
+		sq_after_internal(R, db, sql, rc, t0, clk_fast());
+	else if (IC_UNLIKELY(f.h && (f.st.flags & SQ_OPEN)))
 		sq_after_exec(R, &f, rc);
 	return rc;
 }

@@ -4,6 +4,9 @@
  * through sqlite3_exec (several per call, with a callback, one stopped by its callback)
  * and sqlite3_get_table, executions ended by reset, and a second connection whose first
  * prepare makes SQLite load the schema (its own statements must not count as ours).
+ * Last, a callback longjmps out of two nested sqlite3_exec calls (their executions are
+ * abandoned: prepared, never finished), and sqlite3_exec runs again, nested in a callback:
+ * the profiler must neither crash nor miscount after that.
  * With SQL_SECRET set, it also runs statements whose literals and comments hold that text
  * (the privacy test greps the trace for it).
  *
@@ -11,6 +14,7 @@
  * Prints its ground truth as one JSON line: per statement, as the report should normalize
  * it, executions, rows and prepares. */
 #define _GNU_SOURCE
+#include <setjmp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +306,50 @@ __attribute__((noinline)) static void secrets(const char *secret)
 	sqlite3_finalize(s);
 }
 
+static jmp_buf escape;
+
+static int jump_out(void *arg, int n, char **v, char **c)
+{
+	(void)arg, (void)n, (void)v, (void)c;
+	longjmp(escape, 1);
+}
+
+static int nest_then_jump(void *arg, int n, char **v, char **c)
+{
+	(void)n, (void)v, (void)c;
+	if (++*(long *)arg == 2)
+		sqlite3_exec(db, "SELECT name FROM customers WHERE id = 7", jump_out, NULL, NULL);
+	return 0;
+}
+
+static int nested_update(void *arg, int n, char **v, char **c)
+{
+	(void)n, (void)c;
+	char text[96];
+	snprintf(text, sizeof(text), "UPDATE customers SET name = name WHERE id = %s", v[0]);
+	++*(long *)arg;
+	return sqlite3_exec(db, text, NULL, NULL, NULL);
+}
+
+__attribute__((noinline)) static void escape_exec(void)
+{
+	long rows = 0;
+	if (!setjmp(escape))
+		sqlite3_exec(db, "SELECT id FROM orders WHERE id <= 5", nest_then_jump, &rows, NULL);
+	/* both statements were prepared and are left running, unfinalized */
+	T("SELECT id FROM orders WHERE id <= ?")->prepares++;
+	T("SELECT name FROM customers WHERE id = ?")->prepares++;
+
+	const char *qo = "SELECT id FROM customers WHERE id <= ? ORDER BY id";
+	const char *qu = "UPDATE customers SET name = name WHERE id = ?";
+	rows = 0;
+	if (sqlite3_exec(db, "SELECT id FROM customers WHERE id <= 4 ORDER BY id", nested_update,
+			 &rows, NULL))
+		die(qo);
+	T(qo)->executions++, T(qo)->prepares++, T(qo)->rows += rows, T(qo)->via_exec++;
+	T(qu)->executions += rows, T(qu)->prepares += rows, T(qu)->via_exec += rows;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -324,7 +372,8 @@ int main(int argc, char **argv)
 	const char *secret = getenv("SQL_SECRET");
 	if (secret)
 		secrets(secret);
-	sqlite3_close(db);
+	escape_exec();
+	sqlite3_close_v2(db); /* the abandoned statements keep it open until exit */
 
 	/* SQLite counts a full-scan step per row it moves on to after the first: a scan of
 	 * NORDERS rows is NORDERS - 1 steps (SQLITE_STMTSTATUS_FULLSCAN_STEP). */
