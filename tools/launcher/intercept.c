@@ -18,8 +18,9 @@ static const char usage[] =
 	"usage: intercept [OPTIONS] -- PROG [ARGS...]\n"
 	"\n"
 	"Runs PROG with libintercept.so preloaded; PROG writes a trace that `analyze TRACE`\n"
-	"turns into a report. Forked children write their own traces; exec'd programs are\n"
-	"traced too (LD_PRELOAD is kept).\n"
+	"turns into a report: allocations and leaks, and the SQLite statements it runs\n"
+	"through the shared libsqlite3. Forked children write their own traces; exec'd\n"
+	"programs are traced too (LD_PRELOAD is kept).\n"
 	"\n"
 	"Options (each sets the environment variable in brackets):\n"
 	"  -o, --output PATH     trace file; %p becomes the pid [INTERCEPT_OUTPUT]\n"
@@ -42,6 +43,9 @@ static const char usage[] =
 	"  --lock-count          also count every pthread mutex and rwlock acquisition,\n"
 	"                        per lock: contention as a share of acquisitions\n"
 	"                        (a few ns per lock more) [INTERCEPT_LOCK_COUNT=1]\n"
+	"  --sql-literals        keep literal values in recorded SQL text (by default they\n"
+	"                        become ?: values never reach the trace)\n"
+	"                        [INTERCEPT_SQL_LITERALS=1]\n"
 	"  -q, --quiet           no \"intercept:\" messages from the profiled program\n"
 	"                        [INTERCEPT_QUIET=1]\n"
 	"  --url-query           keep query strings of HTTP URLs in the trace (credentials\n"
@@ -138,6 +142,7 @@ static const struct knob knobs[] = {
 	{"--max-stacks", "INTERCEPT_MAX_STACKS", NULL}, {"--quiet", "INTERCEPT_QUIET", "1"},
 	{"--url-query", "INTERCEPT_URL_QUERY", "1"},
 	{"--lock-count", "INTERCEPT_LOCK_COUNT", "1"},
+	{"--sql-literals", "INTERCEPT_SQL_LITERALS", "1"},
 };
 
 int main(int argc, char **argv)
