@@ -21,6 +21,8 @@
 #define SQL_NPLUS1_MIN 10  /* nested executions that make an N+1 finding */
 #define SQL_SCAN_MIN 64	   /* full-scan steps per execution that make a finding */
 #define SQL_CHURN_MIN 10   /* prepares that make a re-prepare finding */
+#define SQL_NEST_WORK 64   /* window entries the nesting scan may visit per execution, on
+			      average: a bound on the work a hostile trace can cause */
 
 #define SQLITE_BUSY_ 5
 #define SQLITE_LOCKED_ 6
@@ -170,7 +172,14 @@ static void nest(struct agg_sql *a, struct sql_thread *th, uint32_t si, uint64_t
 	} kids[16];
 	unsigned n_kids = 0;
 	bool truncated = th->n == SQL_RING;
+	a->nest_budget += SQL_NEST_WORK;
 	for (size_t k = th->n; k-- > 0;) {
+		if (!a->nest_budget) {
+			a->nest_cut++;
+			truncated = true;
+			break;
+		}
+		a->nest_budget--;
 		struct sql_recent *r = &th->ring[(th->head + k) % SQL_RING];
 		if (r->end <= start) {
 			truncated = false;
@@ -464,7 +473,8 @@ static uint64_t to_ns(const struct trace *t, uint64_t ticks)
 {
 	double npt = t->ns_per_tick > 0 ? t->ns_per_tick
 					: (t->hdr.clock_hz > 0 ? 1e9 / t->hdr.clock_hz : 1);
-	return (uint64_t)llround((double)ticks * npt);
+	double ns = (double)ticks * npt;
+	return ns >= 1.8e19 ? UINT64_MAX : (uint64_t)llround(ns); /* hostile traces */
 }
 
 static int finding(struct agg_sql *a, enum sql_finding_kind kind, uint32_t si, uint64_t cost,

@@ -97,6 +97,7 @@ struct agg_sql {
 	struct hmap threads;		  /* tid -> struct sql_thread * */
 	struct hmap bursts;		  /* (tid << 32 | stmt) -> struct sql_burst */
 	uint64_t untracked, unwrapped;	  /* ITF_EV_SQL_STATS */
+	uint64_t nest_budget, nest_cut;	  /* bound on the N+1 nesting scan (agg_sql.c) */
 	bool have_stats;
 	bool any;			  /* some SQL record was seen */
 };

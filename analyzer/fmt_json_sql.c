@@ -174,6 +174,7 @@ void fmt_json_sql(struct jw *w, struct report *r)
 	jw_u64(w, "internal_ns", a->internal_ns);
 	jw_u64(w, "untracked_executions", a->untracked);
 	jw_u64(w, "unwrapped_busy_handlers", a->unwrapped);
+	jw_u64(w, "nesting_scans_cut", a->nest_cut);
 	jw_arr(w, "databases");
 	for (size_t i = 0; i < a->dbs.n; i++) {
 		const struct sql_db *d = &a->dbs.v[i];

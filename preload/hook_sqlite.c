@@ -752,8 +752,8 @@ IC_EXPORT int sqlite3_step(sqlite3_stmt *h)
 	const struct sq_real *R = sq_get(&local);
 	if (IC_UNLIKELY(!R || !R->step))
 		return SQLITE_MISUSE;
-	if (!sq_active())
-		return R->step(h);
+	if ((uintptr_t)h <= SQ_TOMB || !sq_active())
+		return R->step(h); /* NULL: SQLite answers SQLITE_MISUSE */
 	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
 	if (own == SQ_OWN_SQLITE)
 		return R->step(h);
@@ -771,7 +771,7 @@ IC_EXPORT int sqlite3_reset(sqlite3_stmt *h)
 	const struct sq_real *R = sq_get(&local);
 	if (IC_UNLIKELY(!R || !R->reset))
 		return SQLITE_MISUSE;
-	if (!h || !sq_active())
+	if ((uintptr_t)h <= SQ_TOMB || !sq_active())
 		return R->reset(h);
 	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
 	if (own != SQ_OWN_SQLITE)
@@ -785,7 +785,7 @@ IC_EXPORT int sqlite3_finalize(sqlite3_stmt *h)
 	const struct sq_real *R = sq_get(&local);
 	if (IC_UNLIKELY(!R || !R->finalize))
 		return SQLITE_MISUSE;
-	if (!h || !sq_active())
+	if ((uintptr_t)h <= SQ_TOMB || !sq_active())
 		return R->finalize(h);
 	enum sq_owner own = sq_owner(R, (uintptr_t)__builtin_return_address(0));
 	if (own != SQ_OWN_SQLITE)

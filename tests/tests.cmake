@@ -55,6 +55,11 @@ target_include_directories(test_agg_lock PRIVATE ${T}/unit)
 target_link_libraries(test_agg_lock PRIVATE intercept_analyzer)
 add_test(NAME unit_agg_lock COMMAND test_agg_lock)
 
+add_executable(test_agg_sql ${T}/unit/test_agg_sql.c)
+target_include_directories(test_agg_sql PRIVATE ${T}/unit)
+target_link_libraries(test_agg_sql PRIVATE intercept_analyzer)
+add_test(NAME unit_agg_sql COMMAND test_agg_sql)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
