@@ -1,9 +1,9 @@
 /* agg_sql.c - owns the SQL analysis of agg_sql.h: decodes the ITF_EV_SQL_* records
  * (trace_format.h) into per-statement aggregates, finds nesting and bursts per thread for
  * the N+1 finding, keeps the slowest executions and the database files' recorded states,
- * and derives the findings. Events arrive merged by timestamp (order.c); an execution's
- * record carries its end time, so within a thread an execution's record arrives after the
- * records of every execution nested inside it. Memory is bounded by statements and threads
+ * and derives the findings. Events arrive in the trace's stream order (order.c), which keeps
+ * each thread's program order; an execution's record is written when it ends, so within a
+ * thread it comes after the records of every execution nested inside it. Memory is bounded by statements and threads
  * (quantile sketches, a fixed window of recent executions per thread), not by executions.
  * Main thread only. */
 #define _GNU_SOURCE

@@ -7,9 +7,9 @@
  *  - the heap peak as an instant event;
  *  - slices: each thread's span from its first to its last recorded event; each HTTP
  *    request on its thread (an async slice where requests overlap: the multi interface);
- *    each pthread lock wait (the longest the analysis keeps) on the waiting thread. The SQL
- *    section adds its executions with one function that calls slice_add(); see `sections`
- *    at the bottom.
+ *    each pthread lock wait (the longest the analysis keeps) on the waiting thread; the ten
+ *    slowest SQL executions (category "sql"). Each section is one function that calls
+ *    slice_add(); see `sections` at the bottom.
  * Slices are capped (ANALYZE_CHROME_MAX_SLICES, default 100000) because files of hundreds of
  * MB crash Perfetto's UI: the longest are kept, and the number left out is written in
  * otherData and said as a warning. Timestamps are microseconds since the start of tracing,
@@ -172,9 +172,34 @@ static int section_lock_waits(struct chrome *c)
 	return 0;
 }
 
-/* Every section that has timestamped intervals; SQL executions go here, as a function
- * like section_threads(). */
-static int (*const sections[])(struct chrome *) = {section_threads, section_http,
+static void sql_args(struct jw *w, struct report *r, const void *ctx)
+{
+	const struct sql_slow *x = ctx;
+	jw_str(w, "statement", tr_string(&r->tr, r->sql.stmts.v[x->stmt].sql));
+	jw_str(w, "database", tr_string(&r->tr, r->sql.stmts.v[x->stmt].db));
+	jw_u64(w, "rows", x->rows);
+	jw_u64(w, "lock_wait_ns", x->lock_wait_ns);
+	jw_u64(w, "result", x->rc);
+}
+
+/* section_sql() : the slowest SQL executions (the report keeps the ten slowest, not every
+ * execution): each from its start for its time inside SQLite, named by its statement. */
+static int section_sql(struct chrome *c)
+{
+	struct report *r = c->r;
+	for (unsigned i = 0; i < r->sql.n_slow; i++) {
+		const struct sql_slow *x = &r->sql.slow[i];
+		const char *text = tr_string(&r->tr, r->sql.stmts.v[x->stmt].sql);
+		int rc = slice_add(c, x->tid, x->start_ns, x->time_ns, "sql", text ? text : "SQL",
+				   sql_args, x);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Every section that has timestamped intervals, each a function like section_threads(). */
+static int (*const sections[])(struct chrome *) = {section_threads, section_sql, section_http,
 						   section_lock_waits};
 
 /* ---- output ---- */

@@ -144,6 +144,42 @@ static int t_summary(struct row *w, struct report *r)
 	return 0;
 }
 
+/* t_sql() : SQL statements by time inside SQLite (docs/sqlite.md), the site columns from
+ * the stack of each one's first execution. */
+static int t_sql(struct row *w, struct report *r)
+{
+	const struct agg_sql *a = &r->sql;
+	header(w, "rank,statement,database,executions,rows,total_ns,p50_ns,p95_ns,p99_ns,max_ns,"
+		  "busy,lock_wait_ns,fullscan_steps,errors,sorts,autoindexes,prepares,prepare_ns,"
+		  "via_exec," STACK_COLUMNS);
+	size_t lim = rp_limit(r, a->stmts.n, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+		cell_u64(w, i + 1);
+		cell_str(w, tr_string(&r->tr, s->sql));
+		cell_str(w, tr_string(&r->tr, s->db));
+		cell_u64(w, s->executions);
+		cell_u64(w, s->rows);
+		cell_u64(w, s->total_ns);
+		cell_u64(w, s->p50_ns);
+		cell_u64(w, s->p95_ns);
+		cell_u64(w, s->p99_ns);
+		cell_u64(w, s->max_ns);
+		cell_u64(w, s->busy);
+		cell_u64(w, s->lock_wait_ns);
+		cell_u64(w, s->fullscan);
+		cell_u64(w, s->errors);
+		cell_u64(w, s->sorts);
+		cell_u64(w, s->autoindex);
+		cell_u64(w, s->prepares);
+		cell_u64(w, s->prepare_ns);
+		cell_u64(w, s->via_exec);
+		cells_stack(w, r, s->first_stack);
+		row_end(w);
+	}
+	return 0;
+}
+
 static int t_alloc(struct row *w, struct report *r)
 {
 	const struct agg_alloc *a = &r->alloc;
@@ -391,13 +427,13 @@ static int t_http_slowest(struct row *w, struct report *r)
 	return 0;
 }
 
-/* The tables, in the JSON's order. The SQL section adds its own here ("sql"), with a
- * function like t_alloc_sites(). */
+/* The tables, in the JSON's order, each a function like t_alloc_sites(). */
 static const struct {
 	const char *name;
 	int (*write)(struct row *w, struct report *r);
 } tables[] = {
 	{"summary", t_summary},
+	{"sql", t_sql},
 	{"http", t_http},	    {"http_findings", t_http_findings},
 	{"http_slowest", t_http_slowest},
 	{"alloc", t_alloc},

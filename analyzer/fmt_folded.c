@@ -103,8 +103,35 @@ static int weight_lockwait(FILE *o, struct report *r, enum rp_weight w, size_t *
 	return 0;
 }
 
-/* The costs. A section that brings a new one (lock waits by waiting stack, SQL time by
- * calling stack) replaces its NULL `fold` with its function and drops `missing`. */
+/* weight_sql() : SQL statements, by time inside sqlite3_step (ns), each under the stack of
+ * its first execution with the statement as the innermost frame ("SQL: SELECT ..."). */
+static int weight_sql(FILE *o, struct report *r, enum rp_weight w, size_t *lines)
+{
+	(void)w;
+	const struct agg_sql *a = &r->sql;
+	struct sbuf leaf = {0};
+	for (size_t i = 0; i < a->stmts.n; i++) {
+		const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+		const char *text = tr_string(&r->tr, s->sql);
+		leaf.len = 0;
+		sb_puts(&leaf, "SQL: ");
+		sb_puts(&leaf, text ? text : "(statement text not recorded)");
+		if (leaf.oom) {
+			sb_free(&leaf);
+			return az_error(AZ_ENOMEM, "out of memory");
+		}
+		/* a trigger's body holds ';': frames and samples must not */
+		for (char *c = leaf.s; *c; c++)
+			if (*c == ';' || *c == '\n' || *c == '\r')
+				*c = '_';
+		*lines += (size_t)folded_line(o, r, s->first_stack, leaf.s, s->total_ns);
+	}
+	sb_free(&leaf);
+	return 0;
+}
+
+/* The costs. A section that brings a new one replaces its NULL `fold` with its function
+ * and drops `missing`. */
 static const struct {
 	const char *name;
 	enum rp_weight w;
@@ -115,8 +142,7 @@ static const struct {
 	{"count", RP_WEIGHT_COUNT, weight_alloc, NULL},
 	{"leaked", RP_WEIGHT_LEAKED, weight_alloc, NULL},
 	{"lockwait", RP_WEIGHT_LOCKWAIT, weight_lockwait, NULL},
-	{"sqltime", RP_WEIGHT_SQLTIME, NULL, "SQL times are not recorded by this version "
-					     "(the sqlite hook is issue 3)"},
+	{"sqltime", RP_WEIGHT_SQLTIME, weight_sql, NULL},
 	{"httptime", RP_WEIGHT_HTTPTIME, weight_http, NULL},
 };
 #define N_WEIGHTS (sizeof(weights) / sizeof(weights[0]))

@@ -406,14 +406,110 @@ static int section_locks(FILE *o, struct report *r)
 	return rc;
 }
 
+static void seconds(FILE *o, uint64_t ns)
+{
+	fprintf(o, "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
+		(unsigned long long)(ns % 1000000000u));
+}
+
+/* section_sql() : SQL totals, and per statement (the largest 20 by time inside SQLite, or
+ * --top N) a summary of the time per execution plus rows, busy results, lock wait and
+ * full-scan steps, labelled with the normalized statement and its database file. */
+static int section_sql(FILE *o, struct report *r)
+{
+	const struct agg_sql *a = &r->sql;
+	metric_u64(o, "intercept_sql_executions_total", "counter",
+		   "SQL statement executions (all statements).", a->executions);
+	metric_seconds(o, "intercept_sql_seconds_total", "counter",
+		       "Time inside sqlite3_step (all statements).", a->total_ns);
+	metric_u64(o, "intercept_sql_busy_total", "counter",
+		   "Executions that ended with SQLITE_BUSY or SQLITE_LOCKED.", a->busy);
+	metric_seconds(o, "intercept_sql_lock_wait_seconds_total", "counter",
+		       "Time spent waiting for database locks (busy handlers).", a->lock_wait_ns);
+	size_t n = a->stmts.n;
+	size_t lim = r->opt.top_given ? rp_limit(r, n, false) : n < SITES_DEFAULT ? n : SITES_DEFAULT;
+	char **labels = xcalloc(lim ? lim : 1, sizeof(*labels));
+	if (!labels)
+		return az_error(AZ_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < lim && !rc; i++) {
+		const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+		struct sbuf b = {0};
+		sb_puts(&b, "statement=\"");
+		esc(&b, tr_string(&r->tr, s->sql), true);
+		sb_puts(&b, "\",database=\"");
+		esc(&b, tr_string(&r->tr, s->db), true);
+		sb_puts(&b, "\"");
+		if (b.oom)
+			rc = az_error(AZ_ENOMEM, "out of memory");
+		labels[i] = b.s;
+	}
+	const char *q = "intercept_sql_statement_seconds";
+	if (!rc)
+		family(o, q, "summary", "Time inside sqlite3_step per execution, by statement "
+					"(largest statements by total time only).");
+	static const struct {
+		const char *label;
+		size_t off;
+	} qs[] = {{"0.5", offsetof(struct sql_stmt, p50_ns)},
+		  {"0.95", offsetof(struct sql_stmt, p95_ns)},
+		  {"0.99", offsetof(struct sql_stmt, p99_ns)}};
+	for (size_t i = 0; i < lim && !rc; i++) {
+		const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+		for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+			fprintf(o, "%s{%s,quantile=\"%s\"} ", q, labels[i], qs[k].label);
+			seconds(o, *(const uint64_t *)((const char *)s + qs[k].off));
+			fputc('\n', o);
+		}
+		fprintf(o, "%s_sum{%s} ", q, labels[i]);
+		seconds(o, s->total_ns);
+		fprintf(o, "\n%s_count{%s} %llu\n", q, labels[i],
+			(unsigned long long)s->executions);
+	}
+	static const struct {
+		const char *name, *help;
+		size_t off;
+		bool ns;
+	} per[] = {
+		{"intercept_sql_statement_rows_total", "Rows returned (SQLITE_ROW), by statement.",
+		 offsetof(struct sql_stmt, rows), false},
+		{"intercept_sql_statement_busy_total",
+		 "Executions that ended with SQLITE_BUSY or SQLITE_LOCKED, by statement.",
+		 offsetof(struct sql_stmt, busy), false},
+		{"intercept_sql_statement_lock_wait_seconds_total",
+		 "Time waiting for database locks, by statement.",
+		 offsetof(struct sql_stmt, lock_wait_ns), true},
+		{"intercept_sql_statement_fullscan_steps_total",
+		 "Rows stepped through in full table scans, by statement.",
+		 offsetof(struct sql_stmt, fullscan), false},
+	};
+	for (size_t m = 0; m < sizeof(per) / sizeof(per[0]) && !rc; m++) {
+		family(o, per[m].name, "counter", per[m].help);
+		for (size_t i = 0; i < lim; i++) {
+			const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+			uint64_t v = *(const uint64_t *)((const char *)s + per[m].off);
+			fprintf(o, "%s{%s} ", per[m].name, labels[i]);
+			if (per[m].ns)
+				seconds(o, v);
+			else
+				fprintf(o, "%llu", (unsigned long long)v);
+			fputc('\n', o);
+		}
+	}
+	for (size_t i = 0; i < lim; i++)
+		free(labels[i]);
+	free(labels);
+	return rc;
+}
+
 /* The sections, in the JSON's order, with the hook that measures each: a section whose hook
- * was off is absent, not zero (it was not measured). SQL statements add theirs here (label
- * statement), like section_heap(). */
+ * was off is absent, not zero (it was not measured). */
 static const struct {
 	int (*write)(FILE *, struct report *);
 	unsigned hook; /* ITF_HOOK_*, 0: always */
 } sections[] = {
 	{section_run, 0},
+	{section_sql, ITF_HOOK_SQLITE},
 	{section_http, ITF_HOOK_CURL},
 	{section_heap, ITF_HOOK_MALLOC},
 	{section_alloc_sites, ITF_HOOK_MALLOC},

@@ -202,6 +202,78 @@ static int fill_run(struct db *d)
 	return rc;
 }
 
+static const char schema_sql[] =
+	"CREATE TABLE sql(rank INTEGER PRIMARY KEY, statement TEXT, database TEXT,"
+	" executions INTEGER, rows INTEGER, total_ns INTEGER, p50_ns INTEGER, p95_ns INTEGER,"
+	" p99_ns INTEGER, max_ns INTEGER, busy INTEGER, lock_wait_ns INTEGER,"
+	" fullscan_steps INTEGER, errors INTEGER, sorts INTEGER, autoindexes INTEGER,"
+	" vm_steps INTEGER, prepares INTEGER, prepare_ns INTEGER, via_exec INTEGER,"
+	" first_ns INTEGER, stack_id INTEGER, function TEXT, file TEXT, line INTEGER);"
+	"CREATE TABLE sql_findings(kind TEXT, statement TEXT, database TEXT, cost_ns INTEGER);"
+	"CREATE TABLE sql_slowest(statement TEXT, database TEXT, ns INTEGER, start_ns INTEGER,"
+	" tid INTEGER, rows INTEGER, lock_wait_ns INTEGER, result INTEGER);";
+
+static int fill_sql(struct db *d)
+{
+	static const char *const kinds[] = {[SQL_F_FULL_SCAN] = "full_scan",
+					    [SQL_F_NPLUS1] = "n_plus_1",
+					    [SQL_F_REPREPARE] = "reprepare",
+					    [SQL_F_LOCK_WAIT] = "lock_wait"};
+	struct report *r = d->r;
+	const struct agg_sql *a = &r->sql;
+	sqlite3_stmt *st = prep(d, "INSERT INTO sql VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+				   "?,?,?,?,?)");
+	int rc = 0;
+	if (!st)
+		return AZ_EIO;
+	size_t lim = rp_limit(r, a->stmts.n, false);
+	for (size_t i = 0; i < lim && !rc; i++) {
+		const struct sql_stmt *s = &a->stmts.v[a->order[i]];
+		if ((rc = put_stack(d, s->first_stack)))
+			break;
+		const uint64_t v[] = {s->executions, s->rows,	   s->total_ns,	  s->p50_ns,
+				      s->p95_ns,     s->p99_ns,	   s->max_ns,	  s->busy,
+				      s->lock_wait_ns, s->fullscan, s->errors,	  s->sorts,
+				      s->autoindex,  s->vm_steps,  s->prepares,	  s->prepare_ns,
+				      s->via_exec,   s->first_ns,  s->first_stack};
+		b_u64(st, 1, i + 1);
+		b_text(st, 2, tr_string(&r->tr, s->sql));
+		b_text(st, 3, tr_string(&r->tr, s->db));
+		for (int k = 0; k < (int)(sizeof(v) / sizeof(v[0])); k++)
+			b_u64(st, 4 + k, v[k]);
+		b_site(d, st, 23, s->first_stack);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO sql_findings VALUES(?,?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	for (size_t i = 0; i < rp_limit(r, a->findings.n, false) && !rc; i++) {
+		const struct sql_finding *f = &a->findings.v[i];
+		b_text(st, 1, kinds[f->kind]);
+		b_text(st, 2, tr_string(&r->tr, a->stmts.v[f->stmt].sql));
+		b_text(st, 3, tr_string(&r->tr, a->stmts.v[f->stmt].db));
+		b_u64(st, 4, f->cost_ns);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	if (rc || !(st = prep(d, "INSERT INTO sql_slowest VALUES(?,?,?,?,?,?,?,?)")))
+		return rc ? rc : AZ_EIO;
+	for (unsigned i = 0; i < a->n_slow && !rc; i++) {
+		const struct sql_slow *x = &a->slow[i];
+		b_text(st, 1, tr_string(&r->tr, a->stmts.v[x->stmt].sql));
+		b_text(st, 2, tr_string(&r->tr, a->stmts.v[x->stmt].db));
+		b_u64(st, 3, x->time_ns);
+		b_u64(st, 4, x->start_ns);
+		b_u64(st, 5, x->tid);
+		b_u64(st, 6, x->rows);
+		b_u64(st, 7, x->lock_wait_ns);
+		b_u64(st, 8, x->rc);
+		rc = run(d, st);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static const char schema_http[] =
 	"CREATE TABLE http(endpoint_id INTEGER PRIMARY KEY, method TEXT, endpoint TEXT,"
 	" host TEXT, requests INTEGER, errors INTEGER, total_ns INTEGER, p50_ns INTEGER,"
@@ -531,15 +603,14 @@ static int fill_warnings(struct db *d)
 	return rc;
 }
 
-/* The sections, in the JSON's order: each creates its tables and fills them. The SQL
- * section adds its own here (table sql, with stack_id columns where it has stacks, through
- * put_stack()), as HTTP (http, http_requests, http_findings) and locks (locks,
- * lock_waiters, lock_waits) did. */
+/* The sections, in the JSON's order: each creates its tables and fills them, with stack_id
+ * columns where they have stacks (through put_stack()). */
 static const struct {
 	const char *schema;
 	int (*fill)(struct db *d);
 } sections[] = {
 	{schema_run, fill_run},
+	{schema_sql, fill_sql},
 	{schema_http, fill_http},
 	{schema_alloc, fill_alloc},
 	{schema_locks, fill_locks},

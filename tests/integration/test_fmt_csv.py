@@ -13,8 +13,8 @@ import lib
 # an argument the workload ignores, but which lands in summary.command
 trace, truth, rep = fmtlib.traced("leaks", ['a,b "c"\nd'])
 names = set(truth["sites"])
-TABLES = ["summary", "http", "http_findings", "http_slowest", "alloc", "alloc_sites", "locks",
-          "lock_waiters", "leaks", "leak_sites", "heap_timeline"]
+TABLES = ["summary", "sql", "http", "http_findings", "http_slowest", "alloc", "alloc_sites",
+          "locks", "lock_waiters", "leaks", "leak_sites", "heap_timeline"]
 
 d = os.path.join(os.path.dirname(trace), "csv")
 fmtlib.analyze_raw(trace, "--format", "csv", "-o", d)

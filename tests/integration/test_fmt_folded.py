@@ -60,12 +60,16 @@ default = fmtlib.analyze_raw(trace, "--format", "folded").stdout.decode()
 lib.expect_eq(sum(int(LINE.match(l).group(2)) for l in default.splitlines()),
               rep["alloc"]["bytes_allocated"], "default weight is bytes")
 
-# costs whose sections this build does not have, and nonsense, are usage errors
-for bad in ("sqltime", "frobs"):
+# nonsense is a usage error
+for bad in ("frobs",):
     p = fmtlib.analyze_raw(trace, "--format", "folded", "--weight", bad, expect_rc=2)
     err = p.stderr.decode()
     lib.expect(err.startswith("analyze: ") and "--weight" in err and err.count("\n") == 1,
                "--weight %s: one clear line (%r)" % (bad, err))
+# sqltime on a run without SQL: an empty file and the warning that says why
+p = fmtlib.analyze_raw(trace, "--format", "folded", "--weight", "sqltime")
+lib.expect_eq(p.stdout, b"", "sqltime without SQL statements: empty")
+lib.expect("no stack has a sqltime cost" in p.stderr.decode(), "sqltime: the empty-output warning")
 p = fmtlib.analyze_raw(trace, "--format", "json", "--weight", "bytes", expect_rc=2)
 lib.expect("folded" in p.stderr.decode(), "--weight with another format is refused")
 lib.done()
