@@ -282,8 +282,7 @@ size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *in
 
 uint64_t rp_lock_wait_ns(const struct report *r)
 {
-	uint64_t ns = r->locks.wait_ns; /* pthread mutexes and rwlocks */
-	/* SQLite (issue 3): add the sum of the sql section's lock_wait_ns here, so that the
-	 * summary's figure covers database locks too. */
-	return ns;
+	/* pthread mutexes and rwlocks, plus SQLite's database locks (time in busy handlers
+	 * inside sqlite3_step): the summary's figure covers locks of either kind. */
+	return r->locks.wait_ns + r->sql.lock_wait_ns;
 }

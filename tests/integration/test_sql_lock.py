@@ -45,6 +45,12 @@ for stmt in ("CREATE TABLE t(v INTEGER)", "BEGIN IMMEDIATE", "COMMIT"):
     g = got.get(stmt, {})
     lib.expect_eq((g.get("busy"), g.get("lock_wait_ns")), (0, 0), "%s did not wait" % stmt)
 lib.expect_eq(rep["sql_summary"]["busy"], 3, "three SQLITE_BUSY results in all")
+# the summary's lock-wait figure covers database locks as well as pthread ones
+sql_wait = sum(e["lock_wait_ns"] for e in rep["sql"])
+lib.expect(sql_wait > 0, "some database lock wait")
+lib.expect_eq(rep["summary"]["lock_wait_ns"],
+              sql_wait + rep["summary"]["pthread_lock_wait_ns"],
+              "summary.lock_wait_ns = SQL lock waits + pthread lock waits")
 
 lw = sqllib.findings(rep, "lock_wait")
 for stmt in truth["sql"]:
