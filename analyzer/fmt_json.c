@@ -375,6 +375,7 @@ int fmt_json(struct report *r, FILE *out)
 	alloc_section(&w, r);
 	locks_section(&w, r);
 	leaks_section(&w, r);
+	rp_json_processes(&w, r);
 	jw_arr(&w, "warnings");
 	for (size_t i = 0; i < r->warnings.n; i++)
 		jw_str(&w, NULL, r->warnings.v[i]);

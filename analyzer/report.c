@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "merge.h"
 #include "report.h"
 
 #define TEXT_TOP_DEFAULT 10
@@ -30,6 +31,7 @@ void rp_free(struct report *r)
 	size_t it = 0;
 	uint64_t k;
 	void *v;
+	mg_free(r);
 	while (hmap_next(&r->stacks, &it, &k, &v)) {
 		struct rp_stack *s = *(struct rp_stack **)v;
 		free(s->frames);
@@ -66,6 +68,8 @@ static const struct rp_stack empty_stack = {0, NULL};
 
 const struct rp_stack *rp_stack(struct report *r, uint32_t stack_id)
 {
+	if (r->merge)
+		return mg_rp_stack(r, stack_id);
 	struct rp_stack **cached = hmap_get(&r->stacks, stack_id);
 	if (cached)
 		return *cached;

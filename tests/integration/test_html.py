@@ -1,0 +1,167 @@
+"""--format html (fmt_html.c), checked by a real browser: headless Chromium (Debian
+`chromium`, installed by tools/setup.sh) loads the page with the network off, takes a
+screenshot, and dumps the DOM after the page's script ran. The test fails on any console
+message (a script error, a blocked fetch), on a page whose script did not finish, on flame
+graph totals that differ from the JSON report, and when sorting or zooming does not work
+(a test script clicks a column header and a frame). The page must fetch nothing: no src,
+no external href, a Content-Security-Policy that forbids every load.
+
+Screenshots are left in the test's temporary directory (printed) for people to look at."""
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import lib
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    raise SystemExit("FAIL: chromium not found: tools/setup.sh installs the Debian package "
+                     "'chromium' (apt-get install chromium)")
+
+d = lib.tmpdir()
+
+
+def chromium(html, png=None):
+    """Load html in a fresh headless Chromium; return (dom, console lines)."""
+    profile = os.path.join(d, "profile-%d" % chromium.n)
+    chromium.n += 1
+    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--user-data-dir=" + profile, "--enable-logging=stderr", "--v=0",
+            "--window-size=1300,2400", "--dump-dom"]
+    if png:
+        args.append("--screenshot=" + png)
+    p = subprocess.run(args + ["file://" + os.path.abspath(html)], capture_output=True, text=True,
+                       timeout=120)
+    lib.expect_eq(p.returncode, 0, "chromium exit status for %s" % html)
+    console = [ln for ln in p.stderr.splitlines() if ":CONSOLE" in ln]
+    return p.stdout, console
+chromium.n = 0
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    lib.expect(head[:8] == b"\x89PNG\r\n\x1a\n", "%s is a PNG" % path)
+    return struct.unpack(">II", head[16:24])
+
+
+def static_checks(html_text, what):
+    lib.expect(html_text.startswith("<!DOCTYPE html>"), "%s: doctype" % what)
+    lib.expect("Content-Security-Policy" in html_text and "default-src 'none'" in html_text,
+               "%s: CSP forbids loads" % what)
+    for pat in (r"\ssrc\s*=", r"<link\b", r"@import", r"url\(", r"<iframe", r"<object", r"<embed"):
+        lib.expect(not re.search(pat, html_text, re.I), "%s: no %s" % (what, pat))
+    hrefs = re.findall(r'href="([^"]*)"', html_text)
+    lib.expect(all(h.startswith("#") for h in hrefs), "%s: only in-page links" % what)
+
+
+def render(html, what, png):
+    dom, console = chromium(html, png)
+    lib.expect_eq(console, [], "%s: console messages" % what)
+    lib.expect('data-ready="1"' in dom, "%s: the page script ran to the end" % what)
+    lib.expect('data-js-errors="' not in dom, "%s: no script errors" % what)
+    w, h = png_size(png)
+    lib.expect(w >= 1000 and h >= 1000 and os.path.getsize(png) > 20000, "%s: screenshot %dx%d" % (what, w, h))
+    print("screenshot:", png)
+    return dom
+
+
+# ---- the demo program: threads, temporaries, leaks ---------------------------------------
+trace = os.path.join(d, "demo.zst")
+lib.run_traced([os.path.join(lib.BUILD, "demo")], trace)
+rep = lib.analyze(trace)
+html = os.path.join(d, "demo.html")
+lib.analyze(trace, "-o", html, fmt="html")
+text = open(html, encoding="utf-8").read()
+static_checks(text, "demo")
+dom = render(html, "demo", os.path.join(d, "demo.png"))
+
+# flame graphs: one per cost, each total equal to the JSON report's
+flames = re.findall(r'<svg class="flame"[^>]*data-section="([^"]*)" data-field="([^"]*)" '
+                    r'data-total="([^"]*)" data-entries="(\d+)"', dom)
+got = {(s, f): (float(t), int(n)) for s, f, t, n in flames}
+want = {("alloc.sites", "bytes"): (rep["alloc"]["bytes_allocated"], len(rep["alloc"]["sites"])),
+        ("alloc.sites", "allocations"): (rep["alloc"]["allocations"], len(rep["alloc"]["sites"])),
+        ("leaks.sites", "bytes"): (rep["leaks"]["bytes"], len(rep["leaks"]["sites"]))}
+lib.expect_eq(got, {k: (float(v[0]), v[1]) for k, v in want.items()}, "flame graphs and their totals")
+lib.expect(dom.count('data-l="all"') == 3, "each flame graph has its root frame")
+for fn in ("format_line (demo.c:", "validate (demo.c:", "worker (demo.c:"):
+    lib.expect(('data-l="%s' % fn) in dom, "a flame frame for %s" % fn)
+# the heap chart, with the peak the report has
+lib.expect('<svg class="chart"' in dom and 'class="area"' in dom, "heap chart drawn")
+tl = rep["alloc"]["timeline"]["live_bytes"]
+lib.expect(max(tl) == rep["alloc"]["peak_bytes"], "the timeline holds the peak")
+# every section has its table: one row per entry
+for sec, n in (("alloc", len(rep["alloc"]["sites"])), ("leaks", len(rep["leaks"]["sites"]))):
+    m = re.search(r'<section id="s-%s">.*?<table class="sortable">.*?<tbody>(.*?)</tbody>' % sec, dom, re.S)
+    lib.expect(m is not None, "%s table" % sec)
+    if m:
+        lib.expect_eq(m.group(1).count("<tr>"), n, "%s table rows" % sec)
+for sec in ("sql", "http", "locks"):
+    lib.expect(('<section id="s-%s">' % sec) in dom, "%s section present" % sec)
+
+# ---- interaction: sort a column, zoom a frame ----------------------------------------------
+selftest = """<script>(function(){
+var out=[];
+function col(table,name){var hs=table.tHead.rows[0].cells;for(var i=0;i<hs.length;i++)
+ if(hs[i].textContent===name)return i;return -1;}
+var t=document.querySelector('#s-alloc table.sortable'),i=col(t,'allocations');
+function vals(){return Array.prototype.map.call(t.tBodies[0].rows,function(r){
+ return parseFloat(r.cells[i].getAttribute('data-v'));});}
+t.tHead.rows[0].cells[i].click();var a=vals();
+for(var k=1;k<a.length;k++)if(a[k-1]<a[k])out.push('not descending');
+t.tHead.rows[0].cells[i].click();var b=vals();
+for(var k=1;k<b.length;k++)if(b[k-1]>b[k])out.push('not ascending');
+if(t.tHead.rows[0].cells[i].getAttribute('data-dir')!=='asc')out.push('no direction mark');
+var svg=document.querySelector('svg.flame'),g=null;
+Array.prototype.forEach.call(svg.querySelectorAll('g.f'),function(n){
+ if(!g&&n.getAttribute('data-d')==='2'&&parseFloat(n.getAttribute('data-w'))<600)g=n;});
+if(!g){out.push('no frame to zoom');}else{
+ g.querySelector('rect').dispatchEvent(new MouseEvent('click',{bubbles:true}));
+ if(svg.getAttribute('data-zoom')!==g.getAttribute('data-l'))out.push('zoom not recorded');
+ var w=parseFloat(g.querySelector('rect').getAttribute('width'));
+ if(Math.abs(w-1200)>0.5)out.push('zoomed frame width '+w);
+ var hidden=svg.querySelectorAll('g.f[style*="none"]').length;
+ if(!hidden)out.push('nothing hidden by zoom');
+ var root=svg.querySelector('g.f[data-l="all"]');
+ root.querySelector('rect').dispatchEvent(new MouseEvent('click',{bubbles:true}));
+ if(svg.querySelectorAll('g.f[style*="none"]').length)out.push('reset left frames hidden');}
+document.body.setAttribute('data-selftest',out.length?out.join('; '):'ok');})();</script>"""
+html2 = os.path.join(d, "demo-selftest.html")
+with open(html2, "w", encoding="utf-8") as f:
+    f.write(text.replace("</body>", selftest + "</body>"))
+dom2, console2 = chromium(html2)
+lib.expect_eq(console2, [], "selftest: console messages")
+m = re.search(r'data-selftest="([^"]*)"', dom2)
+lib.expect_eq(m.group(1) if m else None, "ok", "sorting and zooming")
+
+# ---- a merged report: a line per process in the heap chart, the processes table ----------
+ftrace = os.path.join(d, "fork.zst")
+out, _, _ = lib.run_traced([lib.workload("forker")], ftrace)
+truths = {t["role"]: t for t in lib.truth_lines(out)}
+child = os.path.join(d, "fork.%d.zst" % truths["child"]["pid"])
+mhtml = os.path.join(d, "merged.html")
+p = subprocess.run([lib.ANALYZE, ftrace, child, "--format", "html", "-o", mhtml], capture_output=True,
+                   text=True, timeout=300)
+lib.expect_eq(p.returncode, 0, "merged html exit status")
+static_checks(open(mhtml, encoding="utf-8").read(), "merged")
+mdom = render(mhtml, "merged", os.path.join(d, "merged.png"))
+lib.expect("merged from 2 processes" in mdom, "merged header")
+lib.expect('<section id="s-processes">' in mdom, "processes table")
+for role in ("parent", "child"):
+    lib.expect(("pid %d</span>" % truths[role]["pid"]) in mdom, "chart legend for the %s" % role)
+
+# hostile text in a report cannot break out of the page: a trace of a program whose
+# command line holds markup
+evil = os.path.join(d, "evil.zst")
+lib.run_traced([lib.workload("scaled"), "2", "</title><script>document.body.setAttribute('data-pwned','1')</script>"],
+               evil, check=False)
+ehtml = os.path.join(d, "evil.html")
+lib.analyze(evil, "-o", ehtml, fmt="html")
+edom, econsole = chromium(ehtml)
+lib.expect('data-pwned="' not in edom, "markup in the command line is escaped")
+lib.expect_eq(econsole, [], "evil: console messages")
+lib.done()
