@@ -92,8 +92,9 @@ for fn in ("format_line (demo.c:", "validate (demo.c:", "worker (demo.c:"):
     lib.expect(('data-l="%s' % fn) in dom, "a flame frame for %s" % fn)
 # the heap chart, with the peak the report has
 lib.expect('<svg class="chart"' in dom and 'class="area"' in dom, "heap chart drawn")
-tl = rep["alloc"]["timeline"]["live_bytes"]
-lib.expect(max(tl) == rep["alloc"]["peak_bytes"], "the timeline holds the peak")
+pts = rep["alloc"]["heap_timeline"]["points"]
+lib.expect_eq(dom.count('class="hit"'), len(pts), "one hover interval per heap_timeline point")
+lib.expect(">peak " in dom, "the peak is marked")
 # every section has its table: one row per entry
 for sec, n in (("alloc", len(rep["alloc"]["sites"])), ("leaks", len(rep["leaks"]["sites"]))):
     m = re.search(r'<section id="s-%s">.*?<table class="sortable">.*?<tbody>(.*?)</tbody>' % sec, dom, re.S)

@@ -44,9 +44,11 @@ for rep, pr in ((parent, procs[0]), (child, procs[1])):
         lib.expect_eq(pr["alloc"][k], rep["alloc"][k], "process %d alloc.%s" % (pr["pid"], k))
     for k in ("bytes", "allocations"):
         lib.expect_eq(pr["leaks"][k], rep["leaks"][k], "process %d leaks.%s" % (pr["pid"], k))
-    tl = pr["alloc"]["timeline"]
-    lib.expect(len(tl["live_bytes"]) > 0 and max(tl["live_bytes"]) == rep["alloc"]["peak_bytes"],
+    pts = pr["alloc"]["heap_timeline"]["points"]
+    lib.expect(len(pts) > 0 and max(p["max_bytes"] for p in pts) == rep["alloc"]["peak_bytes"],
                "process %d timeline holds its peak" % pr["pid"])
+    lib.expect(pts and pts[-1]["bytes"] == rep["leaks"]["bytes"], "process %d timeline ends at its leaks" % pr["pid"])
+    lib.expect(pts and pts[0]["t_ns"] >= pr["start_ns"], "process %d timeline in the merged clock" % pr["pid"])
 lib.expect(procs[1]["start_ns"] >= procs[0]["start_ns"], "child starts after the parent")
 
 # merged totals are the sums (the peak: the sum of each process's own peak, documented)
@@ -62,7 +64,13 @@ lib.expect_eq(sum(s["bytes"] for s in merged["alloc"]["sites"]), merged["alloc"]
               "merged sites add up to the total")
 lib.expect_eq(sum(s["bytes"] for s in merged["leaks"]["sites"]), merged["leaks"]["bytes"],
               "merged leak sites add up to the total")
-lib.expect_eq(len(merged["alloc"]["timeline"]["live_bytes"]) > 0, True, "merged timeline")
+# the merged heap timeline adds the processes up interval by interval
+mpts = merged["alloc"]["heap_timeline"]["points"]
+lib.expect(len(mpts) > 0, "merged timeline")
+lib.expect(mpts and mpts[-1]["bytes"] == merged["leaks"]["bytes"], "merged timeline ends at the leaks")
+top = max(p["max_bytes"] for p in mpts) if mpts else 0
+lib.expect(max(parent["alloc"]["peak_bytes"], child["alloc"]["peak_bytes"]) <= top <= merged["alloc"]["peak_bytes"],
+           "merged timeline's top between the largest process peak and the sum of peaks")
 
 # text says what was merged; the same trace twice doubles every count and, its stacks being
 # identical, keeps the number of sites (stacks merge by module and address)
