@@ -458,7 +458,7 @@ static int by_weight(const void *x, const void *y, void *ctx)
 
 static void fg_color(const char *label, char *buf, size_t cap)
 {
-	/* warm colours, stable per function name (the label up to " (") */
+	/* warm colours, stable per function name (a table label's part before " (") */
 	const char *end = strstr(label, " (");
 	size_t n = end ? (size_t)(end - label) : strlen(label);
 	uint64_t h = 1469598103934665603ull;
@@ -562,10 +562,12 @@ static void flame_graph(FILE *o, const struct md_section *s, const char *field, 
 		used++;
 		g.nodes.v[0].w += w;
 		uint32_t at = 0;
-		for (size_t k = st->n; k-- > 0 && !g.oom;) { /* outermost frame first */
+		/* outermost frame first; frames named as the folded format names them (function
+		 * only), so this graph and one drawn from --format folded look the same */
+		for (size_t k = st->n; k-- > 0 && !g.oom;) {
 			struct rp_frame f;
 			md_frame(&st->items[k], &f);
-			at = fg_child(&g, at, rp_frame_label(&f, lbl, sizeof(lbl)));
+			at = fg_child(&g, at, rp_frame_name(&f, lbl, sizeof(lbl)));
 			if (!g.oom)
 				g.nodes.v[at].w += w;
 		}

@@ -7,6 +7,7 @@ graph totals that differ from the JSON report, and when sorting or zooming does 
 no external href, a Content-Security-Policy that forbids every load.
 
 Screenshots are left in the test's temporary directory (printed) for people to look at."""
+import html as htmllib
 import json
 import os
 import re
@@ -88,8 +89,18 @@ want = {("alloc.sites", "bytes"): (rep["alloc"]["bytes_allocated"], len(rep["all
         ("leaks.sites", "bytes"): (rep["leaks"]["bytes"], len(rep["leaks"]["sites"]))}
 lib.expect_eq(got, {k: (float(v[0]), v[1]) for k, v in want.items()}, "flame graphs and their totals")
 lib.expect(dom.count('data-l="all"') == 3, "each flame graph has its root frame")
-for fn in ("format_line (demo.c:", "validate (demo.c:", "worker (demo.c:"):
-    lib.expect(('data-l="%s' % fn) in dom, "a flame frame for %s" % fn)
+# frames named by function, as --format folded names them: worker's two call sites are one
+for fn in ("format_line", "validate", "worker"):
+    lib.expect(('data-l="%s"' % fn) in dom, "a flame frame for %s" % fn)
+with open(os.path.join(d, "demo.folded"), "w") as f:
+    subprocess.run([lib.ANALYZE, trace, "--format", "folded"], stdout=f, check=True, timeout=120)
+folded_frames = set()
+for line in open(os.path.join(d, "demo.folded")):
+    folded_frames.update(line.rsplit(" ", 1)[0].split(";"))
+svg_frames = {htmllib.unescape(x) for x in re.findall(r'<g class="f" [^>]*data-l="([^"]*)"', dom)}
+svg_frames.discard("all")
+lib.expect(svg_frames and svg_frames <= folded_frames,
+           "flame graph frames are named as in --format folded: %s" % (svg_frames - folded_frames))
 # the heap chart, with the peak the report has
 lib.expect('<svg class="chart"' in dom and 'class="area"' in dom, "heap chart drawn")
 pts = rep["alloc"]["heap_timeline"]["points"]
