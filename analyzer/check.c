@@ -124,11 +124,19 @@ int ck_load(struct ck_budget *b, const char *path)
 	size_t len;
 	int rc;
 	memset(b, 0, sizeof(*b));
-	b->path = path;
 	if ((rc = md_read_file(path, BUDGET_MAX_BYTES, &text, &len)))
 		return rc == AZ_ENOMEM ? az_error(AZ_EUSAGE, "budget file too large") : rc;
-	rc = jv_parse(text, len, path, &b->doc);
+	rc = ck_parse(b, text, len, path);
 	free(text);
+	return rc;
+}
+
+int ck_parse(struct ck_budget *b, const char *text, size_t len, const char *path)
+{
+	int rc;
+	memset(b, 0, sizeof(*b));
+	b->path = path;
+	rc = jv_parse(text, len, path, &b->doc);
 	if (rc)
 		return rc == AZ_ECORRUPT ? AZ_EUSAGE : rc;
 	const struct jv *root = b->doc.root;

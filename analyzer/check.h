@@ -33,6 +33,10 @@ struct ck_budget {
  * message set ("budget.json: ..."); b is then empty (ck_free() is still safe). */
 int ck_load(struct ck_budget *b, const char *path);
 
+/*! ck_parse() : the same for a budget already in memory (text[0..len), named path in
+ * messages, which must outlive b). */
+int ck_parse(struct ck_budget *b, const char *text, size_t len, const char *path);
+
 /*! ck_free() : release a budget (safe on one that failed to load). */
 void ck_free(struct ck_budget *b);
 
