@@ -187,6 +187,7 @@ struct walk {
 	const char *bad_type; /* a value on the path that is not a number */
 	char entry[256];      /* path of the current object or entry: "sql[2]" */
 	const struct jv *entry_obj;
+	const struct md_info *entry_info; /* the section entry_obj belongs to */
 };
 
 /* above() : whether value v exceeds the limit (exact when both are integers). */
@@ -214,7 +215,7 @@ static void breach(struct walk *w, const struct jv *v)
 	put_num(w->out, v);
 	fprintf(w->out, " %s", w->entry);
 	if (w->entry_obj) {
-		md_entry_label(w->entry_obj, label, sizeof(label));
+		md_entry_label(w->entry_info, w->entry_obj, label, sizeof(label));
 		fputc(' ', w->out);
 		jw_escape(w->out, label, strlen(label));
 	}
@@ -229,15 +230,20 @@ static void walk_list(struct walk *w, const struct jv *arr, size_t seg, const ch
 {
 	size_t base = strlen(w->entry);
 	const struct jv *saved = w->entry_obj;
+	const struct md_info *saved_info = w->entry_info;
+	const struct md_info *info = md_info_for(w->entry); /* "sql", "alloc.sites" */
 	for (size_t i = 0; i < arr->n; i++) {
 		const struct jv *e = &arr->items[i];
 		if (filter && (e->type != JV_OBJ || !md_entry_matches(e, filter)))
 			continue;
 		snprintf(w->entry + base, sizeof(w->entry) - base, "[%zu]", i);
-		if (e->type == JV_OBJ)
+		if (e->type == JV_OBJ) {
 			w->entry_obj = e;
+			w->entry_info = info;
+		}
 		walk(w, e, seg);
 		w->entry_obj = saved;
+		w->entry_info = saved_info;
 	}
 	w->entry[base] = '\0';
 }

@@ -103,10 +103,10 @@ static int collect(struct df *d, const struct jv *root, int side)
 			if (ent->type != JV_OBJ)
 				continue;
 			key.len = 0;
-			md_entry_key(ent, &key);
-			uint32_t id =
-			    key.oom ? 0
-				    : strmap_intern(&s->keys, key.s ? key.s : "", key.len, &is_new);
+			md_entry_key(s->info, ent, &key);
+			uint32_t id = key.oom ? 0
+					      : strmap_intern(&s->keys, key.s ? key.s : "", key.len,
+							      &is_new);
 			if (!id)
 				goto out_oom;
 			if (is_new) {
@@ -391,7 +391,8 @@ static void text_section(struct df *d, struct df_section *s)
 		fprintf(o, "  %zu shrank or got faster; the most: %s %s\n", s->shrunk,
 			change_text(b3, sizeof(b3), s->cost, value(e, s->cost, 0),
 				    value(e, s->cost, 1)),
-			md_entry_label(e->rep[0] ? e->rep[0] : e->rep[1], lbl, sizeof(lbl)));
+			md_entry_label(s->info, e->rep[0] ? e->rep[0] : e->rep[1], lbl,
+				       sizeof(lbl)));
 	}
 }
 
@@ -545,7 +546,7 @@ static void json_out(struct df *d, const struct jv *base, const struct jv *neu, 
 			       : e->delta > 0 ? "grown"
 			       : e->delta < 0 ? "shrunk"
 					      : "changed");
-			jw_str(&w, "label", md_entry_label(rep, lbl, sizeof(lbl)));
+			jw_str(&w, "label", md_entry_label(s->info, rep, lbl, sizeof(lbl)));
 			json_change(&w, value(e, s->cost, 0), value(e, s->cost, 1));
 			jw_obj(&w, "key");
 			for (size_t k = 0; k < rep->n; k++)

@@ -4,8 +4,8 @@
  *
  * It renders the report model (model.h), not struct report, so every section fmt_json.c
  * writes gets its table here without a change; model.c's table names a section's flame
- * graphs. Stacks and frame labels are those of every other format (rp_stack() through the
- * JSON, rp_frame_label()). Flame graphs use every entry whatever --top says; tables show
+ * graphs. Stacks and frame names are those of every other format (rp_stack() through the
+ * JSON; rp_frame_name() in flame graphs as in --format folded, rp_frame_label() in tables). Flame graphs use every entry whatever --top says; tables show
  * --top rows (default HTML_ROWS). Main thread only. */
 #define _GNU_SOURCE
 #include <math.h>
@@ -76,97 +76,97 @@ static double num_of(const struct jv *o, const char *key)
 /* ---- page frame --------------------------------------------------------------------------- */
 
 static const char css[] =
-    "*{box-sizing:border-box}"
-    "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
-    "color:#1d2430;background:#f4f6f9}"
-    "header{background:#1f2a3a;color:#fff;padding:18px 28px}"
-    "header h1{margin:0;font-size:20px;font-weight:600}"
-    "header .cmd{font-family:ui-monospace,Menlo,Consolas,monospace;color:#c9d6ea;"
-    "margin:4px 0 0;word-break:break-all}"
-    "header .meta{color:#9fb0c8;margin:4px 0 0;font-size:13px}"
-    "nav{background:#fff;border-bottom:1px solid #dde3ea;padding:8px 28px;position:sticky;"
-    "top:0;z-index:5}"
-    "nav a{margin-right:16px;color:#2a5db0;text-decoration:none;font-size:13px}"
-    "main{padding:8px 28px 40px;max-width:1400px}"
-    "section{background:#fff;border:1px solid #dde3ea;border-radius:6px;margin:18px 0;"
-    "padding:14px 18px}"
-    "h2{font-size:16px;margin:0 0 10px}h3{font-size:14px;margin:14px 0 6px}"
-    ".cards{display:flex;flex-wrap:wrap;gap:10px}"
-    ".card{border:1px solid #e1e6ee;border-radius:6px;padding:8px 14px;min-width:150px;"
-    "background:#fafbfd}"
-    ".card .k{color:#5d6b80;font-size:12px}.card .v{font-size:18px;font-weight:600}"
-    ".card.bad{border-color:#e0a3a3;background:#fff4f4}.card.bad .v{color:#b42318}"
-    "table{border-collapse:collapse;width:100%;font-size:13px}"
-    "th,td{padding:4px 8px;border-bottom:1px solid #edf0f4;text-align:left;"
-    "vertical-align:top}"
-    "th{background:#f0f3f7;cursor:pointer;user-select:none;white-space:nowrap}"
-    ".tw{overflow-x:auto}"
-    "th[data-dir=asc]::after{content:' \\25B2'}th[data-dir=desc]::after{content:' \\25BC'}"
-    "td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    "td.s{max-width:560px;word-break:break-word;font-family:ui-monospace,Menlo,Consolas,"
-    "monospace;font-size:12px}"
-    "td.stk summary{cursor:pointer;font-family:ui-monospace,Menlo,Consolas,monospace;"
-    "font-size:12px}"
-    "td.stk ol{margin:4px 0 2px;padding-left:22px;font-family:ui-monospace,Menlo,"
-    "Consolas,monospace;font-size:12px;color:#3b4656}"
-    "tr:hover td{background:#f7f9fc}"
-    "table.kv{width:auto}table.kv td:first-child{color:#5d6b80}"
-    ".note{color:#5d6b80;font-size:12px;margin:6px 0}"
-    ".warn{color:#8a5300}"
-    "svg{display:block;width:100%;height:auto}"
-    "svg.flame text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#222;"
-    "pointer-events:none}"
-    "svg.flame g{cursor:pointer}svg.flame rect{stroke:#fff;stroke-width:.5}"
-    "svg.flame g:hover rect{stroke:#000;stroke-width:1}"
-    "svg.chart text{font:11px system-ui,sans-serif;fill:#5d6b80}"
-    "svg.chart .grid{stroke:#e6eaf0}svg.chart .area{fill:#4c7bd9;fill-opacity:.25}"
-    "svg.chart .line{fill:none;stroke:#2f5fbf;stroke-width:1.5}"
-    "svg.chart .hit{fill:transparent}svg.chart .hit:hover{fill:#000;fill-opacity:.06}"
-    ".legend span{display:inline-block;margin-right:14px;font-size:12px}"
-    ".legend i{display:inline-block;width:12px;height:3px;margin-right:5px;"
-    "vertical-align:middle}"
-    "footer{color:#8090a5;font-size:12px;padding:0 28px 24px}";
+	"*{box-sizing:border-box}"
+	"body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+	"color:#1d2430;background:#f4f6f9}"
+	"header{background:#1f2a3a;color:#fff;padding:18px 28px}"
+	"header h1{margin:0;font-size:20px;font-weight:600}"
+	"header .cmd{font-family:ui-monospace,Menlo,Consolas,monospace;color:#c9d6ea;"
+	"margin:4px 0 0;word-break:break-all}"
+	"header .meta{color:#9fb0c8;margin:4px 0 0;font-size:13px}"
+	"nav{background:#fff;border-bottom:1px solid #dde3ea;padding:8px 28px;position:sticky;"
+	"top:0;z-index:5}"
+	"nav a{margin-right:16px;color:#2a5db0;text-decoration:none;font-size:13px}"
+	"main{padding:8px 28px 40px;max-width:1400px}"
+	"section{background:#fff;border:1px solid #dde3ea;border-radius:6px;margin:18px 0;"
+	"padding:14px 18px}"
+	"h2{font-size:16px;margin:0 0 10px}h3{font-size:14px;margin:14px 0 6px}"
+	".cards{display:flex;flex-wrap:wrap;gap:10px}"
+	".card{border:1px solid #e1e6ee;border-radius:6px;padding:8px 14px;min-width:150px;"
+	"background:#fafbfd}"
+	".card .k{color:#5d6b80;font-size:12px}.card .v{font-size:18px;font-weight:600}"
+	".card.bad{border-color:#e0a3a3;background:#fff4f4}.card.bad .v{color:#b42318}"
+	"table{border-collapse:collapse;width:100%;font-size:13px}"
+	"th,td{padding:4px 8px;border-bottom:1px solid #edf0f4;text-align:left;"
+	"vertical-align:top}"
+	"th{background:#f0f3f7;cursor:pointer;user-select:none;white-space:nowrap}"
+	".tw{overflow-x:auto}"
+	"th[data-dir=asc]::after{content:' \\25B2'}th[data-dir=desc]::after{content:' \\25BC'}"
+	"td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+	"td.s{max-width:560px;word-break:break-word;font-family:ui-monospace,Menlo,Consolas,"
+	"monospace;font-size:12px}"
+	"td.stk summary{cursor:pointer;font-family:ui-monospace,Menlo,Consolas,monospace;"
+	"font-size:12px}"
+	"td.stk ol{margin:4px 0 2px;padding-left:22px;font-family:ui-monospace,Menlo,"
+	"Consolas,monospace;font-size:12px;color:#3b4656}"
+	"tr:hover td{background:#f7f9fc}"
+	"table.kv{width:auto}table.kv td:first-child{color:#5d6b80}"
+	".note{color:#5d6b80;font-size:12px;margin:6px 0}"
+	".warn{color:#8a5300}"
+	"svg{display:block;width:100%;height:auto}"
+	"svg.flame text{font:11px ui-monospace,Menlo,Consolas,monospace;fill:#222;"
+	"pointer-events:none}"
+	"svg.flame g{cursor:pointer}svg.flame rect{stroke:#fff;stroke-width:.5}"
+	"svg.flame g:hover rect{stroke:#000;stroke-width:1}"
+	"svg.chart text{font:11px system-ui,sans-serif;fill:#5d6b80}"
+	"svg.chart .grid{stroke:#e6eaf0}svg.chart .area{fill:#4c7bd9;fill-opacity:.25}"
+	"svg.chart .line{fill:none;stroke:#2f5fbf;stroke-width:1.5}"
+	"svg.chart .hit{fill:transparent}svg.chart .hit:hover{fill:#000;fill-opacity:.06}"
+	".legend span{display:inline-block;margin-right:14px;font-size:12px}"
+	".legend i{display:inline-block;width:12px;height:3px;margin-right:5px;"
+	"vertical-align:middle}"
+	"footer{color:#8090a5;font-size:12px;padding:0 28px 24px}";
 
 /* Sorting, flame graph zoom, and a record of script errors on <body> (data-js-errors) so
  * tests and users can see one. Written for ES2017, no library. */
 static const char js[] =
-    "(function(){'use strict';\n"
-    "var errs=0;window.addEventListener('error',function(){errs++;"
-    "document.body.setAttribute('data-js-errors',String(errs));});\n"
-    "function sortBy(th){var table=th.closest('table'),tb=table.tBodies[0];"
-    "var i=Array.prototype.indexOf.call(th.parentNode.children,th);"
-    "var num=th.getAttribute('data-t')==='n';"
-    "var dir=th.getAttribute('data-dir')==='desc'?'asc':'desc';"
-    "Array.prototype.forEach.call(th.parentNode.children,function(h){"
-    "h.removeAttribute('data-dir');});th.setAttribute('data-dir',dir);"
-    "var rows=Array.prototype.slice.call(tb.rows);var s=dir==='asc'?1:-1;"
-    "rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-v'),"
-    "y=b.cells[i].getAttribute('data-v');"
-    "if(num){return s*((parseFloat(x)||0)-(parseFloat(y)||0));}"
-    "return s*String(x).localeCompare(String(y));});"
-    "rows.forEach(function(r){tb.appendChild(r);});}\n"
-    "Array.prototype.forEach.call(document.querySelectorAll('table.sortable th'),"
-    "function(th){th.addEventListener('click',function(){sortBy(th);});});\n"
-    "function fit(label,w){var n=Math.floor((w-6)/6.7);if(n<3)return '';"
-    "return label.length<=n?label:label.slice(0,n-1)+'\\u2026';}\n"
-    "function zoom(svg,g){var W=parseFloat(svg.getAttribute('data-w'));"
-    "var x0=parseFloat(g.getAttribute('data-x')),w0=parseFloat(g.getAttribute('data-w')),"
-    "d0=parseInt(g.getAttribute('data-d'),10),e=1e-6;"
-    "Array.prototype.forEach.call(svg.querySelectorAll('g.f'),function(n){"
-    "var x=parseFloat(n.getAttribute('data-x')),w=parseFloat(n.getAttribute('data-w')),"
-    "d=parseInt(n.getAttribute('data-d'),10),nx=0,nw=0,vis=true;"
-    "if(d<d0){vis=x<=x0+e&&x+w>=x0+w0-e;nx=0;nw=W;}"
-    "else{vis=x>=x0-e&&x+w<=x0+w0+e;nx=(x-x0)*W/w0;nw=w*W/w0;}"
-    "n.style.display=vis?'':'none';if(!vis)return;"
-    "var r=n.querySelector('rect'),t=n.querySelector('text');"
-    "r.setAttribute('x',nx.toFixed(2));r.setAttribute('width',nw.toFixed(2));"
-    "t.setAttribute('x',(nx+3).toFixed(2));"
-    "t.textContent=fit(n.getAttribute('data-l'),nw);});"
-    "svg.setAttribute('data-zoom',g.getAttribute('data-l'));}\n"
-    "Array.prototype.forEach.call(document.querySelectorAll('svg.flame'),function(svg){"
-    "svg.addEventListener('click',function(ev){var g=ev.target.closest('g.f');"
-    "if(g)zoom(svg,g);});});\n"
-    "document.body.setAttribute('data-ready','1');})();\n";
+	"(function(){'use strict';\n"
+	"var errs=0;window.addEventListener('error',function(){errs++;"
+	"document.body.setAttribute('data-js-errors',String(errs));});\n"
+	"function sortBy(th){var table=th.closest('table'),tb=table.tBodies[0];"
+	"var i=Array.prototype.indexOf.call(th.parentNode.children,th);"
+	"var num=th.getAttribute('data-t')==='n';"
+	"var dir=th.getAttribute('data-dir')==='desc'?'asc':'desc';"
+	"Array.prototype.forEach.call(th.parentNode.children,function(h){"
+	"h.removeAttribute('data-dir');});th.setAttribute('data-dir',dir);"
+	"var rows=Array.prototype.slice.call(tb.rows);var s=dir==='asc'?1:-1;"
+	"rows.sort(function(a,b){var x=a.cells[i].getAttribute('data-v'),"
+	"y=b.cells[i].getAttribute('data-v');"
+	"if(num){return s*((parseFloat(x)||0)-(parseFloat(y)||0));}"
+	"return s*String(x).localeCompare(String(y));});"
+	"rows.forEach(function(r){tb.appendChild(r);});}\n"
+	"Array.prototype.forEach.call(document.querySelectorAll('table.sortable th'),"
+	"function(th){th.addEventListener('click',function(){sortBy(th);});});\n"
+	"function fit(label,w){var n=Math.floor((w-6)/6.7);if(n<3)return '';"
+	"return label.length<=n?label:label.slice(0,n-1)+'\\u2026';}\n"
+	"function zoom(svg,g){var W=parseFloat(svg.getAttribute('data-w'));"
+	"var x0=parseFloat(g.getAttribute('data-x')),w0=parseFloat(g.getAttribute('data-w')),"
+	"d0=parseInt(g.getAttribute('data-d'),10),e=1e-6;"
+	"Array.prototype.forEach.call(svg.querySelectorAll('g.f'),function(n){"
+	"var x=parseFloat(n.getAttribute('data-x')),w=parseFloat(n.getAttribute('data-w')),"
+	"d=parseInt(n.getAttribute('data-d'),10),nx=0,nw=0,vis=true;"
+	"if(d<d0){vis=x<=x0+e&&x+w>=x0+w0-e;nx=0;nw=W;}"
+	"else{vis=x>=x0-e&&x+w<=x0+w0+e;nx=(x-x0)*W/w0;nw=w*W/w0;}"
+	"n.style.display=vis?'':'none';if(!vis)return;"
+	"var r=n.querySelector('rect'),t=n.querySelector('text');"
+	"r.setAttribute('x',nx.toFixed(2));r.setAttribute('width',nw.toFixed(2));"
+	"t.setAttribute('x',(nx+3).toFixed(2));"
+	"t.textContent=fit(n.getAttribute('data-l'),nw);});"
+	"svg.setAttribute('data-zoom',g.getAttribute('data-l'));}\n"
+	"Array.prototype.forEach.call(document.querySelectorAll('svg.flame'),function(svg){"
+	"svg.addEventListener('click',function(ev){var g=ev.target.closest('g.f');"
+	"if(g)zoom(svg,g);});});\n"
+	"document.body.setAttribute('data-ready','1');})();\n";
 
 /* ---- summary ------------------------------------------------------------------------------ */
 
@@ -208,20 +208,22 @@ static void summary_section(FILE *o, const struct jv *root, const struct md_sect
 	if (leaks) {
 		double lb = num_of(leaks, "bytes");
 		snprintf(
-		    v, sizeof(v), "%s in %s blocks", md_fmt(b, sizeof(b), "bytes", lb, false),
-		    md_fmt(b2, sizeof(b2), "allocations", num_of(leaks, "allocations"), false));
+			v, sizeof(v), "%s in %s blocks", md_fmt(b, sizeof(b), "bytes", lb, false),
+			md_fmt(b2, sizeof(b2), "allocations", num_of(leaks, "allocations"), false));
 		card(o, "Leaked (unfreed at the end)", v, lb > 0);
 	}
-	/* the list sections: how many entries, and their summed cost */
+	/* the contract's list sections: how many entries, and their summed cost */
 	for (size_t i = 0; i < n_secs; i++) {
 		const struct md_section *s = &secs[i];
 		const char *cost = md_cost_field(s);
-		if (strchr(s->path, '.') || !strcmp(s->path, "processes") || !s->arr->n)
+		if ((strcmp(s->path, "sql") && strcmp(s->path, "http") &&
+		     strcmp(s->path, "locks")) ||
+		    !s->arr->n)
 			continue;
 		double total = 0;
 		for (size_t j = 0; cost && j < s->arr->n; j++)
 			total += num_of(&s->arr->items[j], cost);
-		snprintf(v, sizeof(v), "%zu, %s %s", s->arr->n, cost ? cost : "",
+		snprintf(v, sizeof(v), "%zu \xc2\xb7 %s", s->arr->n,
 			 cost ? md_fmt(b, sizeof(b), cost, total, false) : "");
 		card(o, s->info->title ? s->info->title : s->path, v, false);
 	}
@@ -365,7 +367,8 @@ static void heap_chart(FILE *o, const struct jv *root)
 		fprintf(o, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"",
 			palette[k % 8]);
 		for (size_t i = 0; i < procs[k].pts->n; i++) {
-			double x0 = CX(pt_t(&procs[k], i)), x1 = CX(pt_t(&procs[k], i) + procs[k].iv);
+			double x0 = CX(pt_t(&procs[k], i)),
+			       x1 = CX(pt_t(&procs[k], i) + procs[k].iv);
 			double y = CY(pt_v(&procs[k], i));
 			fprintf(o, "%s%.2f %.2f L%.2f %.2f", i ? " L" : "M", x0, y, x1, y);
 		}
@@ -388,7 +391,8 @@ static void heap_chart(FILE *o, const struct jv *root)
 			"<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"#b42318\"/>"
 			"<text x=\"%.2f\" y=\"%.2f\" fill=\"#b42318\">peak %s at %s</text>\n",
 			px, py, fmin(px + 8, CH_W - 190), fmax(py - 6, 20),
-			md_fmt(b, sizeof(b), "bytes", peak, false), fmt_ns(b2, sizeof(b2), peak_ns));
+			md_fmt(b, sizeof(b), "bytes", peak, false),
+			fmt_ns(b2, sizeof(b2), peak_ns));
 	}
 	fputs("</svg>\n", o);
 #undef CX
@@ -599,10 +603,10 @@ static void flame_graph(FILE *o, const struct md_section *s, const char *field, 
 	fg_walk(&g, o, min_w, &depth, 1, height, field);
 	fputs("</svg>\n", o);
 	if (min_w > 0.25)
-		fprintf(
-		    o,
-		    "<p class=\"note\">Frames narrower than %.1f units of %.0f are left out.</p>\n",
-		    min_w, FG_W);
+		fprintf(o,
+			"<p class=\"note\">Frames narrower than %.1f units of %.0f are left "
+			"out.</p>\n",
+			min_w, FG_W);
 out_free:
 	strmap_free(&g.labels);
 	hmap_free(&g.edges);
@@ -623,13 +627,9 @@ static void flame_section(FILE *o, const struct md_section *secs, size_t n)
 			stacks = md_stack(&s->arr->items[j]) != NULL;
 		if (!stacks)
 			continue;
-		/* the section's own list of flame graphs, else one by its cost field */
+		/* the flame graphs model.c's table names for the section (none: no graph) */
 		char spec[256];
-		const char *cost = md_cost_field(s);
-		snprintf(spec, sizeof(spec), "%s",
-			 s->info->flames ? s->info->flames
-			 : cost          ? cost
-					 : "");
+		snprintf(spec, sizeof(spec), "%s", s->info->flames ? s->info->flames : "");
 		for (char *save = NULL, *t = strtok_r(spec, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save)) {
 			char *colon = strchr(t, ':');

@@ -363,6 +363,27 @@ static void http_section(struct jw *w, struct report *r)
 	jw_arr_end(w);
 }
 
+/* http_stacks() : `http_stacks` (added): HTTP requests and their time by calling stack, most
+ * time first; what a flame graph of HTTP time is drawn from (the html format). */
+static void http_stacks(struct jw *w, struct report *r)
+{
+	struct http_stack_cost *c = NULL;
+	size_t n = 0;
+	jw_arr(w, "http_stacks");
+	if (!agg_http_by_stack(&r->http, &c, &n)) {
+		size_t lim = rp_limit(r, n, false);
+		for (size_t i = 0; i < lim; i++) {
+			jw_obj(w, NULL);
+			jw_u64(w, "requests", c[i].requests);
+			jw_u64(w, "total_ns", c[i].ns);
+			fmt_json_stack(w, "stack", r, c[i].stack);
+			jw_obj_end(w);
+		}
+	}
+	free(c);
+	jw_arr_end(w);
+}
+
 int fmt_json(struct report *r, FILE *out)
 {
 	struct jw w;
@@ -372,6 +393,7 @@ int fmt_json(struct report *r, FILE *out)
 	summary(&w, r);
 	fmt_json_sql(&w, r);
 	http_section(&w, r);
+	http_stacks(&w, r);
 	alloc_section(&w, r);
 	locks_section(&w, r);
 	leaks_section(&w, r);

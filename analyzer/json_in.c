@@ -441,7 +441,7 @@ static int parse_value(struct parser *ps, struct jv *v, unsigned depth)
 			uint8_t type;
 			bool b;
 		} lit[] = {
-		    {"true", JV_BOOL, true}, {"false", JV_BOOL, false}, {"null", JV_NULL, 0}};
+			{"true", JV_BOOL, true}, {"false", JV_BOOL, false}, {"null", JV_NULL, 0}};
 		for (size_t i = 0; i < 3; i++) {
 			size_t l = strlen(lit[i].word);
 			if ((size_t)(ps->end - ps->p) >= l && !memcmp(ps->p, lit[i].word, l)) {
@@ -463,12 +463,12 @@ static int parse_value(struct parser *ps, struct jv *v, unsigned depth)
 int jv_parse(const char *text, size_t len, const char *what, struct jv_doc *doc)
 {
 	struct parser ps = {
-	    .p = (const unsigned char *)text,
-	    .end = (const unsigned char *)text + len,
-	    .start = (const unsigned char *)text,
-	    .line_start = (const unsigned char *)text,
-	    .line = 1,
-	    .what = what,
+		.p = (const unsigned char *)text,
+		.end = (const unsigned char *)text + len,
+		.start = (const unsigned char *)text,
+		.line_start = (const unsigned char *)text,
+		.line = 1,
+		.what = what,
 	};
 	int rc;
 	doc->root = NULL;

@@ -82,8 +82,8 @@ uint32_t mg_string(const struct mg_map *m, uint32_t src_string)
 	}
 	if (is_new) {
 		uint32_t kind = src_string < m->src->tr.string_kinds.n
-				    ? m->src->tr.string_kinds.v[src_string]
-				    : 0;
+					? m->src->tr.string_kinds.v[src_string]
+					: 0;
 		char *copy = xstrndup(s, strlen(s));
 		while (t->strings.n <= id && !VEC_PUSH(t->strings, NULL) &&
 		       !VEC_PUSH(t->string_kinds, 0))
@@ -165,8 +165,9 @@ struct report *mg_part(struct report *r, size_t k)
 
 /* ---- section mergers ----------------------------------------------------------------------
  * One function per section that keeps results in struct report. Each folds part m->src into
- * m->dst, translating ids and timestamps with mg_stack(), mg_string(), mg_ts().
- * @return 0, or AZ_ENOMEM. */
+ * m->dst, translating ids and timestamps with mg_stack(), mg_string(), mg_ts(); a section
+ * whose figures are not sums (percentiles) keeps the raw inputs and computes them once in
+ * its finish function. @return 0, or AZ_ENOMEM. */
 
 static int merge_alloc(const struct mg_map *m)
 {
@@ -208,10 +209,79 @@ static int merge_alloc(const struct mg_map *m)
 	return 0;
 }
 
-typedef int (*mg_merger)(const struct mg_map *m);
-static const mg_merger mergers[] = {
-    merge_alloc,
-    /* sections add theirs here: merge_sql, merge_http, merge_locks, ... */
+/* merge_http() : the part's requests, as recorded, into the merged request list (ids and
+ * clock translated); finish_http() then groups and measures them all at once, so
+ * percentiles, the slowest requests and the findings are exact over every process. */
+static int merge_http(const struct mg_map *m)
+{
+	struct agg_http *d = &m->dst->http;
+	const struct agg_http *s = &m->src->http;
+	int rc = 0;
+	/* after agg_http_finish a request's group is its endpoint: one merged group per
+	 * endpoint, from any of the raw URLs that normalized to it */
+	uint32_t *grp = xcalloc(s->eps.n ? s->eps.n : 1, sizeof(*grp));
+	bool *have = xcalloc(s->eps.n ? s->eps.n : 1, sizeof(*have));
+	if (!grp || !have) {
+		rc = az_error(AZ_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (size_t i = 0; i < s->groups.n; i++) {
+		const struct http_group *pg = &s->groups.v[i];
+		bool is_new;
+		if (pg->endpoint >= s->eps.n || have[pg->endpoint])
+			continue;
+		struct http_group g = {.url = mg_string(m, pg->url),
+				       .method = mg_string(m, pg->method)};
+		uint32_t *gi = hmap_put(&d->group_of, (uint64_t)g.url << 32 | g.method, &is_new);
+		if (!gi || m->g->oom || (is_new && VEC_PUSH(d->groups, g))) {
+			rc = az_error(AZ_ENOMEM, "out of memory");
+			goto out_free;
+		}
+		if (is_new)
+			*gi = (uint32_t)(d->groups.n - 1);
+		grp[pg->endpoint] = *gi;
+		have[pg->endpoint] = true;
+	}
+	for (size_t i = 0; i < s->reqs.n; i++) {
+		const struct http_req *q = &s->reqs.v[i];
+		struct http_req c = *q;
+		if (q->group >= s->eps.n || !have[q->group])
+			continue; /* cannot happen: every endpoint has a group */
+		c.group = grp[q->group];
+		c.end_ts = mg_ts(m, q->end_ts);
+		uint64_t start = q->wall_ticks ? mg_ts(m, q->end_ts - q->wall_ticks) : c.end_ts;
+		c.wall_ticks = c.end_ts > start ? c.end_ts - start : 0;
+		c.stack = mg_stack(m, q->stack);
+		c.dur_ns = c.start_ns = c.end_ns = 0; /* agg_http_finish computes them */
+		if (m->g->oom || VEC_PUSH(d->reqs, c)) {
+			rc = az_error(AZ_ENOMEM, "out of memory (HTTP requests)");
+			goto out_free;
+		}
+	}
+	d->no_start += s->no_start;
+	d->no_result += s->no_result;
+	d->url_cut += s->url_cut;
+	d->query_kept = d->query_kept || s->query_kept;
+out_free:
+	free(grp);
+	free(have);
+	return rc;
+}
+
+static int finish_http(struct report *m)
+{
+	return agg_http_finish(&m->http, &m->tr);
+}
+
+/* One line per section: merge folds one part in (called for each, in start order), finish
+ * (may be NULL) completes the section once every part is in. */
+static const struct {
+	int (*merge)(const struct mg_map *m);
+	int (*finish)(struct report *m);
+} mergers[] = {
+	{merge_alloc, NULL},
+	{merge_http, finish_http},
+	/* sections add theirs here: merge_sql, merge_locks, ... */
 };
 
 /* merge_series() : the merged live heap over time (struct alloc_series, agg_alloc.h), so
@@ -231,7 +301,8 @@ static int merge_series(struct report *m)
 		struct mg_map map = {.g = g, .part = k, .dst = m, .src = g->parts[k]};
 		if (!s->n || s->shift >= 63)
 			continue;
-		uint64_t a = mg_ts(&map, s->t0), b = mg_ts(&map, s->t0 + ((uint64_t)s->n << s->shift));
+		uint64_t a = mg_ts(&map, s->t0),
+			 b = mg_ts(&map, s->t0 + ((uint64_t)s->n << s->shift));
 		t0 = a < t0 ? a : t0;
 		t1 = b > t1 ? b : t1;
 	}
@@ -402,14 +473,14 @@ int az_load_many(struct report *m, const char *const *paths, size_t n, const str
 	/* parts in the order their processes started; the first is the merged clock's */
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && g->parts[j]->tr.hdr.start_mono_ns <
-						g->parts[j - 1]->tr.hdr.start_mono_ns;
+						    g->parts[j - 1]->tr.hdr.start_mono_ns;
 		     j--) {
 			struct report *t = g->parts[j];
 			g->parts[j] = g->parts[j - 1];
 			g->parts[j - 1] = t;
 		}
 	if ((rc = merge_trace(m, 0)) || (rc = ord_init(&m->ord)) ||
-	    (rc = agg_alloc_init(&m->alloc)) ||
+	    (rc = agg_alloc_init(&m->alloc)) || (rc = agg_http_init(&m->http)) ||
 	    (rc = hmap_init(&m->stacks, sizeof(struct rp_stack *), 16)))
 		return rc;
 	if (!(m->sym = sym_create()))
@@ -420,9 +491,12 @@ int az_load_many(struct report *m, const char *const *paths, size_t n, const str
 		for (size_t i = 0; i < g->parts[k]->warnings.n; i++)
 			rp_warn(m, "%s", g->parts[k]->warnings.v[i]);
 		for (size_t i = 0; i < sizeof(mergers) / sizeof(mergers[0]); i++)
-			if ((rc = mergers[i](&map)))
+			if ((rc = mergers[i].merge(&map)))
 				return rc;
 	}
+	for (size_t i = 0; i < sizeof(mergers) / sizeof(mergers[0]); i++)
+		if (mergers[i].finish && (rc = mergers[i].finish(m)))
+			return rc;
 	/* peak_ns: when the largest of the processes' peaks happened */
 	size_t big = 0;
 	for (size_t k = 1; k < n; k++)

@@ -14,27 +14,37 @@
 #include "model.h"
 
 /* How each section is shown. A section missing here still works everywhere (tables,
- * budgets, diffs: by its first numeric field); add a line to pick its cost field, the
- * columns a text diff prints and its flame graphs. Paths are where fmt_json.c writes it. */
+ * budgets, diffs: by its first numeric field); add a line to pick its identity, its cost
+ * field, the columns a text diff prints and its flame graphs. Paths are where fmt_json.c
+ * writes it. A flame graph needs one entry per stack with that stack's whole cost (alloc
+ * sites, locks, http_stacks); a section whose entries carry one representative stack each
+ * (http endpoints, SQL statements) gets its flame graph from a by-stack list like
+ * http_stacks. */
 static const struct md_info md_infos[] = {
-	/* path, title, cost, diff columns, flame graphs ("field:title,...") */
-	{"sql", "SQL statements", "total_ns", "executions,p95_ns,p99_ns,rows", "total_ns:SQL time"},
-	{"http", "HTTP endpoints", "total_ns", "requests,errors,p95_ns,p99_ns",
+	/* path, title, key, cost, diff columns, flame graphs ("field:title,...") */
+	{"sql", "SQL statements", "statement", "total_ns", "executions,p95_ns,p99_ns,rows", NULL},
+	{"http", "HTTP endpoints", "method,endpoint", "total_ns", "requests,errors,p95_ns,p99_ns",
+	 NULL},
+	{"http_stacks", "HTTP time by calling stack", "stack", "total_ns", "requests",
 	 "total_ns:HTTP time"},
-	{"locks", "Locks", "wait_ns", "contended,max_wait_ns", "wait_ns:Lock wait"},
-	{"alloc.sites", "Allocation sites", "bytes", "allocations,leaked_bytes,temporary",
+	{"http_findings", "HTTP findings", "kind,method,endpoint,host", "time_ns", "requests",
+	 NULL},
+	{"http_slowest", "Slowest HTTP requests", "method,endpoint,start_ns", "duration_ns",
+	 "ttfb_ns,bytes_received", NULL},
+	{"locks", "Locks", "kind,stack", "wait_ns", "contended,max_wait_ns", "wait_ns:Lock wait"},
+	{"alloc.sites", "Allocation sites", "stack", "bytes", "allocations,leaked_bytes,temporary",
 	 "bytes:Allocated bytes,allocations:Allocations"},
-	{"leaks.sites", "Leak sites", "bytes", "allocations", "bytes:Leaked bytes"},
-	{"growth.sites", "Growing sites", "bytes_per_s", "live_bytes",
+	{"leaks.sites", "Leak sites", "kind,stack", "bytes", "allocations", "bytes:Leaked bytes"},
+	{"growth.sites", "Growing sites", "stack", "bytes_per_s", "live_bytes",
 	 "live_bytes:Growing live bytes"},
-	{"processes", "Processes", "duration_ns", NULL, NULL},
+	{"processes", "Processes", "command", "duration_ns", NULL, NULL},
 	/* objects: only their titles are used */
-	{"alloc", "Allocations", NULL, NULL, NULL},
-	{"leaks", "Leaks", NULL, NULL, NULL},
-	{"growth", "Heap growth", NULL, NULL, NULL},
+	{"alloc", "Allocations", NULL, NULL, NULL, NULL},
+	{"leaks", "Leaks", NULL, NULL, NULL, NULL},
+	{"growth", "Heap growth", NULL, NULL, NULL, NULL},
 };
 
-static const struct md_info md_generic = {"", NULL, NULL, NULL, NULL};
+static const struct md_info md_generic = {"", NULL, NULL, NULL, NULL, NULL};
 
 const struct md_info *md_info_for(const char *path)
 {
@@ -242,21 +252,10 @@ static bool is_address(const char *s)
 	return s[0] == '0' && s[1] == 'x';
 }
 
-void md_entry_key(const struct jv *entry, struct sbuf *key)
+static void key_stack(const struct jv *st, struct sbuf *key)
 {
-	for (size_t i = 0; entry->type == JV_OBJ && i < entry->n; i++) {
-		const struct jv *v = &entry->items[i];
-		if (v->type != JV_STR || is_address(v->s))
-			continue;
-		sb_printf(key, "%s=", entry->keys[i]);
-		sb_put(key, v->s, v->n);
-		sb_putc(key, '\x1f');
-	}
-	const struct jv *st = md_stack(entry);
-	if (!st)
-		return;
 	sb_puts(key, "stack=");
-	for (size_t i = 0; i < st->n; i++) {
+	for (size_t i = 0; st && i < st->n; i++) {
 		struct rp_frame f;
 		md_frame(&st->items[i], &f);
 		if (i)
@@ -272,21 +271,75 @@ void md_entry_key(const struct jv *entry, struct sbuf *key)
 				  (unsigned long long)f.address);
 		}
 	}
+	sb_putc(key, '\x1f');
 }
 
-const char *md_entry_label(const struct jv *entry, char *buf, size_t cap)
+/* key_has() : whether info's key list names field. */
+static bool key_has(const struct md_info *info, const char *field)
+{
+	size_t n = strlen(field);
+	for (const char *p = info->key; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && !strncmp(p, field, n))
+			return true;
+		p = end ? end + 1 : p + len;
+	}
+	return false;
+}
+
+void md_entry_key(const struct md_info *info, const struct jv *entry, struct sbuf *key)
+{
+	if (info->key) {
+		char field[64];
+		for (const char *p = info->key; *p;) {
+			const char *end = strchr(p, ',');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			snprintf(field, sizeof(field), "%.*s", (int)len, p);
+			p = end ? end + 1 : p + len;
+			const struct jv *v = jv_get(entry, field);
+			if (!strcmp(field, "stack")) {
+				key_stack(md_stack(entry), key);
+				continue;
+			}
+			sb_printf(key, "%s=", field);
+			if (v && v->type == JV_STR)
+				sb_put(key, v->s, v->n);
+			else if (v && v->type == JV_NUM)
+				sb_printf(key, "%.17g", v->d);
+			sb_putc(key, '\x1f');
+		}
+		return;
+	}
+	for (size_t i = 0; entry->type == JV_OBJ && i < entry->n; i++) {
+		const struct jv *v = &entry->items[i];
+		if (v->type != JV_STR || is_address(v->s))
+			continue;
+		sb_printf(key, "%s=", entry->keys[i]);
+		sb_put(key, v->s, v->n);
+		sb_putc(key, '\x1f');
+	}
+	if (md_stack(entry))
+		key_stack(md_stack(entry), key);
+}
+
+const char *md_entry_label(const struct md_info *info, const struct jv *entry, char *buf,
+			   size_t cap)
 {
 	size_t o = 0;
+	bool text = false;
 	buf[0] = '\0';
 	for (size_t i = 0; entry->type == JV_OBJ && i < entry->n && o + 1 < cap; i++) {
 		const struct jv *v = &entry->items[i];
-		if (v->type != JV_STR)
-			continue;
+		if (v->type != JV_STR || (o && strstr(buf, v->s)))
+			continue; /* a host already in the endpoint says nothing new */
 		int w = snprintf(buf + o, cap - o, "%s%s", o ? " " : "", v->s);
 		o += w > 0 ? (size_t)w : 0;
+		text = true;
 	}
 	const struct jv *st = md_stack(entry);
-	for (size_t i = 0; st && i < st->n && i < 3 && o + 1 < cap; i++) {
+	bool frames = info->key ? key_has(info, "stack") : !text;
+	for (size_t i = 0; frames && st && i < st->n && i < 3 && o + 1 < cap; i++) {
 		struct rp_frame f;
 		char lbl[512];
 		md_frame(&st->items[i], &f);
@@ -294,7 +347,7 @@ const char *md_entry_label(const struct jv *entry, char *buf, size_t cap)
 		int w = snprintf(buf + o, cap - o, "%s%s", i ? " < " : o ? ": " : "", lbl);
 		o += w > 0 ? (size_t)w : 0;
 	}
-	if (st && st->n > 3 && o + 1 < cap)
+	if (frames && st && st->n > 3 && o + 1 < cap)
 		snprintf(buf + o, cap - o, " < ...");
 	if (!buf[0])
 		snprintf(buf, cap, "(no text)");

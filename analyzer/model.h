@@ -35,6 +35,9 @@ int md_read_file(const char *path, size_t max, char **out, size_t *len);
 struct md_info {
 	const char *path;    /* "sql", "alloc.sites": where the entries are */
 	const char *title;   /* "SQL statements" */
+	const char *key;     /* comma list of the fields that identify an entry across runs and
+				processes ("method,endpoint"; "stack": the function chain);
+				NULL: every text field that is not an address, and the stack */
 	const char *cost;    /* the field an entry is ranked by in diffs ("total_ns"); NULL: the
 				first numeric field, which the contract sorts arrays by */
 	const char *columns; /* comma list: further fields a text diff shows per entry */
@@ -69,14 +72,17 @@ const struct jv *md_stack(const struct jv *entry);
  * every format labels frames with the one rp_frame_label(). */
 void md_frame(const struct jv *frame, struct rp_frame *out);
 
-/*! md_entry_key() : what identifies an entry across runs and processes: its text fields
- * (statement, method, endpoint, kind, ...; values that are raw addresses "0x..." left out)
- * and its stack as a chain of function names (module+address where there is none). */
-void md_entry_key(const struct jv *entry, struct sbuf *key);
+/*! md_entry_key() : what identifies an entry of section info across runs and processes:
+ * the fields info->key names, else its text fields (values that are raw addresses "0x..."
+ * left out) and its stack; a stack counts as its chain of function names (module+address
+ * where there is none), so line numbers and load addresses may differ. */
+void md_entry_key(const struct md_info *info, const struct jv *entry, struct sbuf *key);
 
-/*! md_entry_label() : one line naming an entry for people: its text fields, else its first
- * frames "f (a.c:3) < g (a.c:9)". @return buf. */
-const char *md_entry_label(const struct jv *entry, char *buf, size_t cap);
+/*! md_entry_label() : one line naming an entry for people: its text fields, then, when the
+ * stack is what identifies it (or there is no text), its first frames
+ * "f (a.c:3) < g (a.c:9)". @return buf. */
+const char *md_entry_label(const struct md_info *info, const struct jv *entry, char *buf,
+			   size_t cap);
 
 /*! md_entry_matches() : whether an entry's text fields, or a frame's function, file or
  * module, contain text (budget filters "sql[FROM orders]"). */

@@ -87,8 +87,11 @@ got = {(s, f): (float(t), int(n)) for s, f, t, n in flames}
 want = {("alloc.sites", "bytes"): (rep["alloc"]["bytes_allocated"], len(rep["alloc"]["sites"])),
         ("alloc.sites", "allocations"): (rep["alloc"]["allocations"], len(rep["alloc"]["sites"])),
         ("leaks.sites", "bytes"): (rep["leaks"]["bytes"], len(rep["leaks"]["sites"]))}
+if rep.get("http"):  # the demo asks an HTTP service (libcurl): HTTP time by calling stack
+    want[("http_stacks", "total_ns")] = (sum(e["total_ns"] for e in rep["http"]),
+                                         len(rep["http_stacks"]))
 lib.expect_eq(got, {k: (float(v[0]), v[1]) for k, v in want.items()}, "flame graphs and their totals")
-lib.expect(dom.count('data-l="all"') == 3, "each flame graph has its root frame")
+lib.expect_eq(dom.count('data-l="all"'), len(want), "each flame graph has its root frame")
 # frames named by function, as --format folded names them: worker's two call sites are one
 for fn in ("format_line", "validate", "worker"):
     lib.expect(('data-l="%s"' % fn) in dom, "a flame frame for %s" % fn)
@@ -107,13 +110,22 @@ pts = rep["alloc"]["heap_timeline"]["points"]
 lib.expect_eq(dom.count('class="hit"'), len(pts), "one hover interval per heap_timeline point")
 lib.expect(">peak " in dom, "the peak is marked")
 # every section has its table: one row per entry
-for sec, n in (("alloc", len(rep["alloc"]["sites"])), ("leaks", len(rep["leaks"]["sites"]))):
+# every section has its table: one row per entry, at most 500 by default
+for sec, n in (("alloc", len(rep["alloc"]["sites"])), ("leaks", len(rep["leaks"]["sites"])),
+               ("http", len(rep["http"]))):
     m = re.search(r'<section id="s-%s">.*?<table class="sortable">.*?<tbody>(.*?)</tbody>' % sec, dom, re.S)
-    lib.expect(m is not None, "%s table" % sec)
+    lib.expect(m is not None or n == 0, "%s table" % sec)
     if m:
-        lib.expect_eq(m.group(1).count("<tr>"), n, "%s table rows" % sec)
-for sec in ("sql", "http", "locks"):
+        lib.expect_eq(m.group(1).count("<tr>"), min(n, 500), "%s table rows" % sec)
+for sec in ("sql", "http", "locks", "http_findings", "http_slowest", "http_stacks"):
     lib.expect(('<section id="s-%s">' % sec) in dom, "%s section present" % sec)
+# --top 3 cuts tables (not flame graphs)
+html3 = os.path.join(d, "demo-top3.html")
+lib.analyze(trace, "-o", html3, "--top", "3", fmt="html")
+t3 = open(html3, encoding="utf-8").read()
+m = re.search(r'<section id="s-alloc">.*?<tbody>(.*?)</tbody>', t3, re.S)
+lib.expect(m and m.group(1).count("<tr>") == 3, "--top 3: three rows")
+lib.expect(('data-entries="%d"' % len(rep["alloc"]["sites"])) in t3, "--top 3: flame graphs keep every site")
 
 # ---- interaction: sort a column, zoom a frame ----------------------------------------------
 selftest = """<script>(function(){
@@ -128,9 +140,9 @@ for(var k=1;k<a.length;k++)if(a[k-1]<a[k])out.push('not descending');
 t.tHead.rows[0].cells[i].click();var b=vals();
 for(var k=1;k<b.length;k++)if(b[k-1]>b[k])out.push('not ascending');
 if(t.tHead.rows[0].cells[i].getAttribute('data-dir')!=='asc')out.push('no direction mark');
-var svg=document.querySelector('svg.flame'),g=null;
+var svg=document.querySelector('svg.flame[data-section="alloc.sites"]'),g=null;
 Array.prototype.forEach.call(svg.querySelectorAll('g.f'),function(n){
- if(!g&&n.getAttribute('data-d')==='2'&&parseFloat(n.getAttribute('data-w'))<600)g=n;});
+ if(!g&&n.getAttribute('data-d')!=='0'&&parseFloat(n.getAttribute('data-w'))<1000)g=n;});
 if(!g){out.push('no frame to zoom');}else{
  g.querySelector('rect').dispatchEvent(new MouseEvent('click',{bubbles:true}));
  if(svg.getAttribute('data-zoom')!==g.getAttribute('data-l'))out.push('zoom not recorded');

@@ -10,15 +10,15 @@
 #include "json_in.h"
 
 static const char report[] =
-    "{\"summary\": {\"pid\": 7, \"command\": \"./app\", \"dropped_events\": 3},"
-    " \"sql\": [{\"statement\": \"SELECT * FROM orders WHERE id = ?\", \"p95_ns\": 9000,"
-    "            \"p99_ns\": 12000},"
-    "          {\"statement\": \"SELECT v FROM kv\", \"p95_ns\": 100, \"p99_ns\": 200}],"
-    " \"http\": [],"
-    " \"alloc\": {\"peak_bytes\": 18446744073709551615, \"sites\": [{\"bytes\": 10,"
-    "   \"stack\": [{\"function\": \"parse_config\", \"file\": \"/src/a.c\", \"line\": 3,"
-    "   \"module\": \"/bin/app\", \"address\": \"0x10\", \"inlined\": false}]}]},"
-    " \"leaks\": {\"bytes\": 40, \"kinds\": {\"definite\": {\"bytes\": 30}}}}";
+	"{\"summary\": {\"pid\": 7, \"command\": \"./app\", \"dropped_events\": 3},"
+	" \"sql\": [{\"statement\": \"SELECT * FROM orders WHERE id = ?\", \"p95_ns\": 9000,"
+	"            \"p99_ns\": 12000},"
+	"          {\"statement\": \"SELECT v FROM kv\", \"p95_ns\": 100, \"p99_ns\": 200}],"
+	" \"http\": [],"
+	" \"alloc\": {\"peak_bytes\": 18446744073709551615, \"sites\": [{\"bytes\": 10,"
+	"   \"stack\": [{\"function\": \"parse_config\", \"file\": \"/src/a.c\", \"line\": 3,"
+	"   \"module\": \"/bin/app\", \"address\": \"0x10\", \"inlined\": false}]}]},"
+	" \"leaks\": {\"bytes\": 40, \"kinds\": {\"definite\": {\"bytes\": 30}}}}";
 
 static struct jv_doc model;
 
@@ -45,9 +45,9 @@ TEST(contract_keys)
 	EXPECT_EQ(run("{\"sql.p95_ns\": 5000}", out, sizeof(out)), 1);
 	EXPECT(strstr(out, "sql.p95_ns limit=5000 actual=9000 sql[0] \"SELECT * FROM orders") ==
 	       out);
-	EXPECT_EQ(
-	    run("{\"sql[FROM orders].p99_ns\": 11999, \"sql[kv].p99_ns\": 200}", out, sizeof(out)),
-	    1);
+	EXPECT_EQ(run("{\"sql[FROM orders].p99_ns\": 11999, \"sql[kv].p99_ns\": 200}", out,
+		      sizeof(out)),
+		  1);
 	EXPECT_EQ(run("{\"leaks.definite.bytes\": 0}", out, sizeof(out)), 1);
 	EXPECT(!strcmp(out, "leaks.definite.bytes limit=0 actual=30 leaks.kinds.definite\n"));
 	EXPECT_EQ(run("{\"alloc.sites[parse_config].bytes\": 9}", out, sizeof(out)), 1);

@@ -69,47 +69,47 @@ TEST(escapes)
 TEST(malformed_refused)
 {
 	static const char *const bad[] = {
-	    "",
-	    " ",
-	    "{",
-	    "}",
-	    "[",
-	    "]",
-	    "[1,]",
-	    "{\"a\":1,}",
-	    "{\"a\" 1}",
-	    "{a:1}",
-	    "{\"a\":1 \"b\":2}",
-	    "[1 2]",
-	    "01",
-	    "-",
-	    "1.",
-	    ".5",
-	    "1e",
-	    "1e+",
-	    "+1",
-	    "NaN",
-	    "Infinity",
-	    "tru",
-	    "nul",
-	    "\"abc",
-	    "\"a\\x\"",
-	    "\"\\u12\"",
-	    "\"\\ud800\"",
-	    "\"\\udc00\"",
-	    "\"\\ud800\\u0041\"",
-	    "\"a\x01\"",
-	    "\"\xff\"",
-	    "\"\xc0\xaf\"",
-	    "\"\xed\xa0\x80\"",
-	    "{\"a\":1,\"a\":2}",
-	    "{\"\\u0000\":1}",
-	    "1 2",
-	    "[1]x",
-	    "// c\n1",
-	    "{\"a\":1}/*x*/",
-	    "'a'",
-	    "[\"a\"\"b\"]",
+		"",
+		" ",
+		"{",
+		"}",
+		"[",
+		"]",
+		"[1,]",
+		"{\"a\":1,}",
+		"{\"a\" 1}",
+		"{a:1}",
+		"{\"a\":1 \"b\":2}",
+		"[1 2]",
+		"01",
+		"-",
+		"1.",
+		".5",
+		"1e",
+		"1e+",
+		"+1",
+		"NaN",
+		"Infinity",
+		"tru",
+		"nul",
+		"\"abc",
+		"\"a\\x\"",
+		"\"\\u12\"",
+		"\"\\ud800\"",
+		"\"\\udc00\"",
+		"\"\\ud800\\u0041\"",
+		"\"a\x01\"",
+		"\"\xff\"",
+		"\"\xc0\xaf\"",
+		"\"\xed\xa0\x80\"",
+		"{\"a\":1,\"a\":2}",
+		"{\"\\u0000\":1}",
+		"1 2",
+		"[1]x",
+		"// c\n1",
+		"{\"a\":1}/*x*/",
+		"'a'",
+		"[\"a\"\"b\"]",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct jv_doc d;
@@ -157,11 +157,11 @@ TEST(depth_bounded)
 }
 
 static const char sample[] =
-    "{\"schema\": \"intercept-report/1\", \"summary\": {\"pid\": 12, \"command\": \"./a b\","
-    " \"complete\": true, \"duration_ns\": 123456789}, \"sql\": [{\"statement\": "
-    "\"SELECT v FROM kv WHERE k = ?\", \"executions\": 3, \"p95_ns\": 1200}], \"alloc\": "
-    "{\"sites\": [{\"bytes\": 100, \"stack\": [{\"function\": \"f\\u00e9\", \"file\": null, "
-    "\"line\": 4, \"address\": \"0x1\"}]}]}, \"x\": [1.5e-3, -0, [], {}, \"\\ud83d\\ude00\"]}";
+	"{\"schema\": \"intercept-report/1\", \"summary\": {\"pid\": 12, \"command\": \"./a b\","
+	" \"complete\": true, \"duration_ns\": 123456789}, \"sql\": [{\"statement\": "
+	"\"SELECT v FROM kv WHERE k = ?\", \"executions\": 3, \"p95_ns\": 1200}], \"alloc\": "
+	"{\"sites\": [{\"bytes\": 100, \"stack\": [{\"function\": \"f\\u00e9\", \"file\": null, "
+	"\"line\": 4, \"address\": \"0x1\"}]}]}, \"x\": [1.5e-3, -0, [], {}, \"\\ud83d\\ude00\"]}";
 
 TEST(mutations_never_crash)
 {
