@@ -306,15 +306,19 @@ static void side_line(FILE *o, const char *what, const char *name, const struct 
 
 static void text_entry_lines(FILE *o, const struct jv *ent)
 {
-	char lbl[512];
-	/* text fields first (a statement, an endpoint) */
+	char lbl[512], line[1024];
+	/* text fields first (a statement, an endpoint), each said once */
 	size_t w = 0;
-	for (size_t i = 0; i < ent->n; i++)
-		if (ent->items[i].type == JV_STR) {
-			fprintf(o, "%s%s", w++ ? " " : "        ", ent->items[i].s);
-		}
+	line[0] = '\0';
+	for (size_t i = 0; i < ent->n && w + 1 < sizeof(line); i++) {
+		const struct jv *v = &ent->items[i];
+		if (v->type != JV_STR || (w && strstr(line, v->s)))
+			continue;
+		int n = snprintf(line + w, sizeof(line) - w, "%s%s", w ? " " : "", v->s);
+		w += n > 0 ? (size_t)n : 0;
+	}
 	if (w)
-		fputc('\n', o);
+		fprintf(o, "        %s\n", line);
 	const struct jv *st = md_stack(ent);
 	for (size_t i = 0; st && i < st->n && i < TEXT_FRAMES; i++) {
 		struct rp_frame f;

@@ -548,7 +548,7 @@ static size_t fg_walk(struct fg *g, FILE *o, double min_w, uint32_t *max_depth, 
 }
 
 static void flame_graph(FILE *o, const struct md_section *s, const char *field, const char *title,
-			unsigned index)
+			const char *leaf, unsigned index)
 {
 	struct fg g = {0};
 	struct fg_node root = {0};
@@ -566,12 +566,18 @@ static void flame_graph(FILE *o, const struct md_section *s, const char *field, 
 		used++;
 		g.nodes.v[0].w += w;
 		uint32_t at = 0;
+		const struct jv *lf = leaf ? jv_get(e, leaf) : NULL;
 		/* outermost frame first; frames named as the folded format names them (function
 		 * only), so this graph and one drawn from --format folded look the same */
 		for (size_t k = st->n; k-- > 0 && !g.oom;) {
 			struct rp_frame f;
 			md_frame(&st->items[k], &f);
 			at = fg_child(&g, at, rp_frame_name(&f, lbl, sizeof(lbl)));
+			if (!g.oom)
+				g.nodes.v[at].w += w;
+		}
+		if (lf && lf->type == JV_STR && !g.oom) { /* e.g. the lock waited for */
+			at = fg_child(&g, at, lf->s);
 			if (!g.oom)
 				g.nodes.v[at].w += w;
 		}
@@ -632,12 +638,15 @@ static void flame_section(FILE *o, const struct md_section *secs, size_t n)
 		snprintf(spec, sizeof(spec), "%s", s->info->flames ? s->info->flames : "");
 		for (char *save = NULL, *t = strtok_r(spec, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save)) {
-			char *colon = strchr(t, ':');
+			char *colon = strchr(t, ':'), *leaf = NULL;
 			char title[128];
-			if (colon)
+			if (colon) {
 				*colon = '\0';
+				if ((leaf = strchr(colon + 1, ':')))
+					*leaf++ = '\0';
+			}
 			snprintf(title, sizeof(title), "%s", colon ? colon + 1 : t);
-			flame_graph(o, s, t, title, index++);
+			flame_graph(o, s, t, title, leaf, index++);
 		}
 	}
 	if (!index)

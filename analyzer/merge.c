@@ -273,15 +273,95 @@ static int finish_http(struct report *m)
 	return agg_http_finish(&m->http, &m->tr);
 }
 
+/* merge_locks() : the part's locks, each its own entry (a lock address means nothing in
+ * another process: a fork child's copy of a mutex is another mutex), with their waiting
+ * stacks translated; finish_locks() then totals and sorts them as agg_lock_finish() does
+ * for one trace (values are already in ns: it runs with a clock of 1 ns per unit). */
+static int merge_locks(const struct mg_map *m)
+{
+	struct agg_lock *d = &m->dst->locks;
+	const struct agg_lock *s = &m->src->locks;
+	size_t it = 0;
+	uint64_t addr;
+	void *v;
+	while (hmap_next(&s->locks, &it, &addr, &v)) {
+		const struct lock_ent *sl = *(struct lock_ent *const *)v;
+		/* user addresses fit in 48 bits: the part index above them keeps keys apart */
+		uint64_t key = (addr & ((1ull << 48) - 1)) | (uint64_t)m->part << 48;
+		bool is_new;
+		struct lock_ent *l = xmalloc(sizeof(*l));
+		if (!l)
+			return az_error(AZ_ENOMEM, "out of memory");
+		*l = *sl;
+		l->sorted = NULL; /* finish_locks() sorts */
+		l->n_sorted = 0;
+		l->first_wait_ts = mg_ts(m, sl->first_wait_ts);
+		l->first_wait_stack = mg_stack(m, sl->first_wait_stack);
+		l->first_acq_stack = mg_stack(m, sl->first_acq_stack);
+		struct lock_ent **slot = hmap_put(&d->locks, key, &is_new);
+		if (!slot || !is_new || hmap_init(&l->waiters, sizeof(struct lock_waiter), 4)) {
+			if (slot && is_new)
+				hmap_del(&d->locks, key);
+			free(l);
+			return az_error(AZ_ENOMEM, "out of memory");
+		}
+		*slot = l; /* owned by d from here (agg_lock_free) */
+		for (size_t j = 0; j < sl->n_sorted; j++) {
+			struct lock_waiter w = sl->sorted[j];
+			w.stack = mg_stack(m, w.stack);
+			struct lock_waiter *dw = hmap_put(&l->waiters, w.stack, &is_new);
+			if (!dw || m->g->oom)
+				return az_error(AZ_ENOMEM, "out of memory");
+			if (is_new) {
+				*dw = w;
+			} else { /* two stacks of the part that merged into one */
+				dw->kinds |= w.kinds;
+				dw->waits += w.waits;
+				dw->wait_ns += w.wait_ns;
+				dw->max_wait_ns = w.max_wait_ns > dw->max_wait_ns ? w.max_wait_ns
+										  : dw->max_wait_ns;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->waits_kept.n; i++) {
+		struct lock_wait_ev ev = s->waits_kept.v[i];
+		if (d->waits_kept.n >= LOCK_WAITS_KEPT) {
+			d->waits_not_kept++;
+			continue;
+		}
+		ev.end_ts = mg_ts(m, ev.end_ts);
+		ev.stack = mg_stack(m, ev.stack);
+		if (m->g->oom || VEC_PUSH(d->waits_kept, ev))
+			return az_error(AZ_ENOMEM, "out of memory");
+	}
+	d->waits += s->waits;
+	d->timeouts += s->timeouts;
+	d->errors += s->errors;
+	d->count_overflow += s->count_overflow;
+	d->waits_not_kept += s->waits_not_kept;
+	d->counting = d->counting || s->counting;
+	return 0;
+}
+
+static int finish_locks(struct report *m)
+{
+	struct trace ns_clock;
+	memset(&ns_clock, 0, sizeof(ns_clock));
+	ns_clock.ns_per_tick = 1.0;
+	bool counting = m->locks.counting;
+	int rc = agg_lock_finish(&m->locks, &ns_clock);
+	m->locks.counting = counting;
+	return rc;
+}
+
 /* One line per section: merge folds one part in (called for each, in start order), finish
  * (may be NULL) completes the section once every part is in. */
 static const struct {
 	int (*merge)(const struct mg_map *m);
 	int (*finish)(struct report *m);
 } mergers[] = {
-	{merge_alloc, NULL},
-	{merge_http, finish_http},
-	/* sections add theirs here: merge_sql, merge_locks, ... */
+	{merge_alloc, NULL}, {merge_http, finish_http}, {merge_locks, finish_locks},
+	/* sections add theirs here: merge_sql, ... */
 };
 
 /* merge_series() : the merged live heap over time (struct alloc_series, agg_alloc.h), so
@@ -481,6 +561,7 @@ int az_load_many(struct report *m, const char *const *paths, size_t n, const str
 		}
 	if ((rc = merge_trace(m, 0)) || (rc = ord_init(&m->ord)) ||
 	    (rc = agg_alloc_init(&m->alloc)) || (rc = agg_http_init(&m->http)) ||
+	    (rc = agg_lock_init(&m->locks)) ||
 	    (rc = hmap_init(&m->stacks, sizeof(struct rp_stack *), 16)))
 		return rc;
 	if (!(m->sym = sym_create()))

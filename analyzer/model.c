@@ -21,7 +21,8 @@
  * (http endpoints, SQL statements) gets its flame graph from a by-stack list like
  * http_stacks. */
 static const struct md_info md_infos[] = {
-	/* path, title, key, cost, diff columns, flame graphs ("field:title,...") */
+	/* path, title, key, cost, diff columns, flame graphs ("field:title[:leaf],...": leaf names
+	 * a text field drawn as the innermost frame) */
 	{"sql", "SQL statements", "statement", "total_ns", "executions,p95_ns,p99_ns,rows", NULL},
 	{"http", "HTTP endpoints", "method,endpoint", "total_ns", "requests,errors,p95_ns,p99_ns",
 	 NULL},
@@ -31,7 +32,9 @@ static const struct md_info md_infos[] = {
 	 NULL},
 	{"http_slowest", "Slowest HTTP requests", "method,endpoint,start_ns", "duration_ns",
 	 "ttfb_ns,bytes_received", NULL},
-	{"locks", "Locks", "kind,stack", "wait_ns", "contended,max_wait_ns", "wait_ns:Lock wait"},
+	{"locks", "Locks", "kind,first_seen_stack", "wait_ns", "contended,max_wait_ns", NULL},
+	{"lock_stacks", "Lock waits by waiting stack", "wait,stack", "wait_ns",
+	 "contended,max_wait_ns", "wait_ns:Lock wait:frame"},
 	{"alloc.sites", "Allocation sites", "stack", "bytes", "allocations,leaked_bytes,temporary",
 	 "bytes:Allocated bytes,allocations:Allocations"},
 	{"leaks.sites", "Leak sites", "kind,stack", "bytes", "allocations", "bytes:Leaked bytes"},
@@ -298,8 +301,9 @@ void md_entry_key(const struct md_info *info, const struct jv *entry, struct sbu
 			snprintf(field, sizeof(field), "%.*s", (int)len, p);
 			p = end ? end + 1 : p + len;
 			const struct jv *v = jv_get(entry, field);
-			if (!strcmp(field, "stack")) {
-				key_stack(md_stack(entry), key);
+			if (v && v->type == JV_ARR) { /* a stack: "stack", "first_seen_stack" */
+				sb_printf(key, "%s:", field);
+				key_stack(v, key);
 				continue;
 			}
 			sb_printf(key, "%s=", field);
@@ -338,7 +342,10 @@ const char *md_entry_label(const struct md_info *info, const struct jv *entry, c
 		text = true;
 	}
 	const struct jv *st = md_stack(entry);
-	bool frames = info->key ? key_has(info, "stack") : !text;
+	bool frames =
+		info->key ? key_has(info, "stack") || key_has(info, "first_seen_stack") : !text;
+	if (frames && !(st && st->n))
+		st = jv_get(entry, "first_seen_stack");
 	for (size_t i = 0; frames && st && i < st->n && i < 3 && o + 1 < cap; i++) {
 		struct rp_frame f;
 		char lbl[512];

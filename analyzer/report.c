@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intercept/trace_format.h"
 #include "merge.h"
 #include "report.h"
 
@@ -282,6 +283,17 @@ size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *in
 	*interval_ns = w_ns > 0 && w_ns < 1e19 ? (uint64_t)w_ns : 0;
 	*out = p;
 	return h->n;
+}
+
+const char *rp_lock_leaf(const struct lock_ent *l, const struct lock_waiter *ws, char *buf,
+			 size_t cap)
+{
+	static const char *const mode[] = {"", "", " read", " write"};
+	unsigned k = ws->kinds == (1u << ITF_LOCK_READ)	 ? ITF_LOCK_READ :
+		     ws->kinds == (1u << ITF_LOCK_WRITE) ? ITF_LOCK_WRITE : 0;
+	snprintf(buf, cap, "[%s 0x%llx%s]", lock_kind_name(l), (unsigned long long)l->addr,
+		 mode[k]);
+	return buf;
 }
 
 uint64_t rp_lock_wait_ns(const struct report *r)

@@ -97,6 +97,12 @@ struct rp_site {
  * @return 0 or AZ_ENOMEM. */
 int rp_sites(struct report *r, enum rp_site_order order, struct rp_site **out, size_t *n);
 
+/*! rp_lock_leaf() : the name every format gives lock l as the innermost frame of waiter
+ * ws's stack: "[mutex 0x...]", "[rwlock 0x... read]" (--format folded, the JSON's
+ * lock_stacks, the html flame graph). @return buf. */
+const char *rp_lock_leaf(const struct lock_ent *l, const struct lock_waiter *ws, char *buf,
+			 size_t cap);
+
 /*! rp_lock_wait_ns() : the time threads spent waiting on locks of either kind, summed
  * over threads: pthread mutexes and rwlocks (agg_lock.c) plus SQLite's database locks. */
 uint64_t rp_lock_wait_ns(const struct report *r);
