@@ -547,8 +547,12 @@ static size_t fg_walk(struct fg *g, FILE *o, double min_w, uint32_t *max_depth, 
 	return count;
 }
 
+/* flame_graph() : the graph of section s weighted by field; leaf, when set, names a text
+ * field of each entry drawn as its innermost frame ("[mutex 0x...]"), prefixed by
+ * "PREFIX: " when prefix is set, with ';' and line breaks made '_' as in --format folded
+ * ("SQL: SELECT ..."). */
 static void flame_graph(FILE *o, const struct md_section *s, const char *field, const char *title,
-			const char *leaf, unsigned index)
+			const char *leaf, const char *prefix, unsigned index)
 {
 	struct fg g = {0};
 	struct fg_node root = {0};
@@ -577,7 +581,18 @@ static void flame_graph(FILE *o, const struct md_section *s, const char *field, 
 				g.nodes.v[at].w += w;
 		}
 		if (lf && lf->type == JV_STR && !g.oom) { /* e.g. the lock waited for */
-			at = fg_child(&g, at, lf->s);
+			char *name = NULL;
+			if (asprintf(&name, "%s%s%s", prefix ? prefix : "", prefix ? ": " : "",
+				     lf->s) < 0 ||
+			    !name) {
+				g.oom = true;
+				break;
+			}
+			for (char *c = name; *c; c++)
+				if (*c == ';' || *c == '\n' || *c == '\r')
+					*c = '_';
+			at = fg_child(&g, at, name);
+			free(name);
 			if (!g.oom)
 				g.nodes.v[at].w += w;
 		}
@@ -638,15 +653,13 @@ static void flame_section(FILE *o, const struct md_section *secs, size_t n)
 		snprintf(spec, sizeof(spec), "%s", s->info->flames ? s->info->flames : "");
 		for (char *save = NULL, *t = strtok_r(spec, ",", &save); t;
 		     t = strtok_r(NULL, ",", &save)) {
-			char *colon = strchr(t, ':'), *leaf = NULL;
-			char title[128];
-			if (colon) {
-				*colon = '\0';
-				if ((leaf = strchr(colon + 1, ':')))
-					*leaf++ = '\0';
-			}
-			snprintf(title, sizeof(title), "%s", colon ? colon + 1 : t);
-			flame_graph(o, s, t, title, leaf, index++);
+			/* FIELD[:TITLE[:LEAF[:PREFIX]]] */
+			char *part[4] = {t, NULL, NULL, NULL};
+			for (int k = 1; k < 4 && part[k - 1]; k++)
+				if ((part[k] = strchr(part[k - 1], ':')))
+					*part[k]++ = '\0';
+			flame_graph(o, s, part[0], part[1] ? part[1] : part[0], part[2], part[3],
+				    index++);
 		}
 	}
 	if (!index)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
 #include "intercept/trace_format.h"
 #include "json_out.h"
 #include "merge.h"
@@ -354,14 +355,173 @@ static int finish_locks(struct report *m)
 	return rc;
 }
 
+/* merge_sql() : the part's statements into the merged ones, keyed by (statement text,
+ * database file) as agg_sql keys them: counts add up, clock-unit figures are converted to
+ * the merged clock, latency sketches merge (so percentiles are over every execution of
+ * every process), N+1 evidence keeps the strongest; finish_sql() then computes nanoseconds,
+ * percentiles, order and findings once, as for one trace (and --explain runs on it). */
+static int merge_sql(const struct mg_map *m)
+{
+	struct agg_sql *d = &m->dst->sql;
+	const struct agg_sql *s = &m->src->sql;
+	double dn = m->dst->tr.ns_per_tick > 0 ? m->dst->tr.ns_per_tick : 1;
+	double scale = m->src->tr.ns_per_tick / dn;
+	uint32_t *map = xcalloc(s->stmts.n ? s->stmts.n : 1, sizeof(*map));
+	int rc = 0;
+	if (!map)
+		return az_error(AZ_ENOMEM, "out of memory");
+#define SC(x) ((uint64_t)llround((double)(x)*scale))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+	/* pass 1: the merged statement of each of the part's */
+	for (size_t i = 0; i < s->stmts.n; i++) {
+		const struct sql_stmt *ps = &s->stmts.v[i];
+		uint32_t sql = mg_string(m, ps->sql), db = mg_string(m, ps->db);
+		bool is_new;
+		uint32_t *ix = hmap_put(&d->index, (uint64_t)sql << 32 | db, &is_new);
+		if (!ix || m->g->oom) {
+			rc = az_error(AZ_ENOMEM, "out of memory");
+			goto out_free;
+		}
+		if (is_new) {
+			struct sql_stmt n = {.sql = sql, .db = db, .first_start = UINT64_MAX};
+			if (VEC_PUSH(d->stmts, n)) {
+				hmap_del(&d->index, (uint64_t)sql << 32 | db);
+				rc = az_error(AZ_ENOMEM, "out of memory");
+				goto out_free;
+			}
+			*ix = (uint32_t)d->stmts.n;
+		}
+		map[i] = *ix - 1;
+	}
+	/* pass 2: the figures */
+	for (size_t i = 0; i < s->stmts.n; i++) {
+		const struct sql_stmt *ps = &s->stmts.v[i];
+		struct sql_stmt *t = &d->stmts.v[map[i]];
+		if (qs_merge(&t->lat, &ps->lat, scale)) {
+			rc = az_error(AZ_ENOMEM, "out of memory");
+			goto out_free;
+		}
+		t->executions += ps->executions;
+		t->rows += ps->rows;
+		t->steps += ps->steps;
+		t->total += SC(ps->total);
+		t->busy += ps->busy;
+		t->errors += ps->errors;
+		t->lock_wait += SC(ps->lock_wait);
+		t->lock_wait_execs += ps->lock_wait_execs;
+		t->max_lock_wait = MAX(t->max_lock_wait, SC(ps->max_lock_wait));
+		t->fullscan += ps->fullscan;
+		t->sorts += ps->sorts;
+		t->autoindex += ps->autoindex;
+		t->vm_steps += ps->vm_steps;
+		t->reprepares += ps->reprepares;
+		t->counted += ps->counted;
+		t->fullscan_execs += ps->fullscan_execs;
+		t->via_exec += ps->via_exec;
+		t->prepares += ps->prepares;
+		t->prepare_errors += ps->prepare_errors;
+		t->prepare_time += SC(ps->prepare_time);
+		t->handles_max = MAX(t->handles_max, ps->handles_max);
+		if (ps->first_start != UINT64_MAX && mg_ts(m, ps->first_start) < t->first_start) {
+			t->first_start = mg_ts(m, ps->first_start);
+			t->first_stack = mg_stack(m, ps->first_stack);
+			t->first_tid = ps->first_tid;
+		}
+		if (ps->np_outer && ps->np_nested > t->np_nested) { /* the strongest evidence */
+			t->np_outer = map[ps->np_outer - 1] + 1;
+			t->np_nested = ps->np_nested;
+			t->np_outer_execs = ps->np_outer_execs;
+			t->np_outer_rows = ps->np_outer_rows;
+			t->np_time = SC(ps->np_time);
+			t->np_truncated = ps->np_truncated;
+		}
+		t->bursts += ps->bursts;
+		t->burst_execs += ps->burst_execs;
+		t->burst_time += SC(ps->burst_time);
+		if (ps->burst_max > t->burst_max) {
+			t->burst_max = ps->burst_max;
+			t->burst_max_span = SC(ps->burst_max_span);
+			t->burst_prev = ps->burst_prev ? map[ps->burst_prev - 1] + 1 : 0;
+			t->burst_prev_rows = ps->burst_prev_rows;
+			t->burst_first = mg_ts(m, ps->burst_first);
+		}
+	}
+	/* the slowest executions of all processes, slowest first */
+	for (unsigned i = 0; i < s->n_slow; i++) {
+		struct sql_slow x = s->slow[i];
+		x.time = SC(x.time);
+		x.lock_wait = SC(x.lock_wait);
+		x.start = mg_ts(m, x.start);
+		x.stmt = map[x.stmt];
+		unsigned at = d->n_slow;
+		if (at == SQL_SLOWEST) {
+			if (d->slow[at - 1].time >= x.time)
+				continue; /* not slower than any kept */
+			at--;
+		} else {
+			d->n_slow++;
+		}
+		for (; at > 0 && d->slow[at - 1].time < x.time; at--)
+			d->slow[at] = d->slow[at - 1];
+		d->slow[at] = x;
+	}
+	for (size_t i = 0; i < s->dbs.n; i++) {
+		const struct sql_db *pd = &s->dbs.v[i];
+		uint32_t db = mg_string(m, pd->db);
+		struct sql_db *t = NULL;
+		for (size_t k = 0; k < d->dbs.n && !t; k++)
+			if (d->dbs.v[k].db == db)
+				t = &d->dbs.v[k];
+		if (!t) {
+			struct sql_db n = {.db = db, .first = pd->first};
+			if (VEC_PUSH(d->dbs, n)) {
+				rc = az_error(AZ_ENOMEM, "out of memory");
+				goto out_free;
+			}
+			t = &d->dbs.v[d->dbs.n - 1];
+		}
+		t->executions += pd->executions;
+		if (pd->exit.seen)
+			t->exit = pd->exit; /* parts come in start order: the last one's */
+	}
+	d->executions += s->executions;
+	d->rows += s->rows;
+	d->total += SC(s->total);
+	d->prepares += s->prepares;
+	d->prepare_time += SC(s->prepare_time);
+	d->busy += s->busy;
+	d->lock_wait += SC(s->lock_wait);
+	d->internal_execs += s->internal_execs;
+	d->internal_time += SC(s->internal_time);
+	d->untracked += s->untracked;
+	d->unwrapped += s->unwrapped;
+	d->nest_cut += s->nest_cut;
+	d->have_stats = d->have_stats || s->have_stats;
+	d->any = d->any || s->any;
+#undef SC
+#undef MAX
+out_free:
+	free(map);
+	return rc;
+}
+
+static int finish_sql(struct report *m)
+{
+	int rc = agg_sql_finish(&m->sql, &m->tr);
+	return !rc && m->opt.explain ? xp_explain(m) : rc;
+}
+
 /* One line per section: merge folds one part in (called for each, in start order), finish
  * (may be NULL) completes the section once every part is in. */
 static const struct {
 	int (*merge)(const struct mg_map *m);
 	int (*finish)(struct report *m);
 } mergers[] = {
-	{merge_alloc, NULL}, {merge_http, finish_http}, {merge_locks, finish_locks},
-	/* sections add theirs here: merge_sql, ... */
+	{merge_alloc, NULL},
+	{merge_http, finish_http},
+	{merge_locks, finish_locks},
+	{merge_sql, finish_sql},
+	/* a new section adds its line here */
 };
 
 /* merge_series() : the merged live heap over time (struct alloc_series, agg_alloc.h), so
@@ -561,7 +721,7 @@ int az_load_many(struct report *m, const char *const *paths, size_t n, const str
 		}
 	if ((rc = merge_trace(m, 0)) || (rc = ord_init(&m->ord)) ||
 	    (rc = agg_alloc_init(&m->alloc)) || (rc = agg_http_init(&m->http)) ||
-	    (rc = agg_lock_init(&m->locks)) ||
+	    (rc = agg_lock_init(&m->locks)) || (rc = agg_sql_init(&m->sql)) ||
 	    (rc = hmap_init(&m->stacks, sizeof(struct rp_stack *), 16)))
 		return rc;
 	if (!(m->sym = sym_create()))

@@ -21,9 +21,13 @@
  * (http endpoints, SQL statements) gets its flame graph from a by-stack list like
  * http_stacks. */
 static const struct md_info md_infos[] = {
-	/* path, title, key, cost, diff columns, flame graphs ("field:title[:leaf],...": leaf names
-	 * a text field drawn as the innermost frame) */
-	{"sql", "SQL statements", "statement", "total_ns", "executions,p95_ns,p99_ns,rows", NULL},
+	/* path, title, key, cost, diff columns, flame graphs ("field:title[:leaf[:prefix]],...":
+	 * leaf names a text field drawn as the innermost frame, "prefix: text") */
+	{"sql", "SQL statements", "statement,database", "total_ns", "executions,p95_ns,p99_ns,rows",
+	 "total_ns:SQL time:statement:SQL"},
+	{"sql_findings", "SQL findings", "kind,statement,database", "cost_ns", NULL, NULL},
+	{"sql_slowest", "Slowest SQL executions", "statement,database,start_ns", "ns", "rows",
+	 NULL},
 	{"http", "HTTP endpoints", "method,endpoint", "total_ns", "requests,errors,p95_ns,p99_ns",
 	 NULL},
 	{"http_stacks", "HTTP time by calling stack", "stack", "total_ns", "requests",
@@ -43,6 +47,7 @@ static const struct md_info md_infos[] = {
 	{"processes", "Processes", "command", "duration_ns", NULL, NULL},
 	/* objects: only their titles are used */
 	{"alloc", "Allocations", NULL, NULL, NULL, NULL},
+	{"sql_summary", "SQL summary", NULL, NULL, NULL, NULL},
 	{"leaks", "Leaks", NULL, NULL, NULL, NULL},
 	{"growth", "Heap growth", NULL, NULL, NULL, NULL},
 };

@@ -124,6 +124,8 @@ want = {("alloc.sites", "bytes"): (rep["alloc"]["bytes_allocated"], len(rep["all
 if rep.get("http"):  # the demo asks an HTTP service (libcurl): HTTP time by calling stack
     want[("http_stacks", "total_ns")] = (sum(e["total_ns"] for e in rep["http"]),
                                          len(rep["http_stacks"]))
+if rep.get("sql"):  # it keeps orders in SQLite: SQL time, statements as innermost frames
+    want[("sql", "total_ns")] = (sum(e["total_ns"] for e in rep["sql"]), len(rep["sql"]))
 if rep.get("locks"):  # its workers contend for the cache lock: lock waits by waiting stack
     want[("lock_stacks", "wait_ns")] = (sum(e["wait_ns"] for e in rep["locks"]),
                                         len(rep["lock_stacks"]))
@@ -134,7 +136,7 @@ lib.expect_eq(len(re.findall(r'<g class="f"[^>]*data-l="all"', dom)), len(want),
 for fn in ("format_line", "validate", "worker"):
     lib.expect(('data-l="%s"' % fn) in dom, "a flame frame for %s" % fn)
 folded_frames = set()
-for weight in ("bytes", "count", "leaked", "httptime", "lockwait"):
+for weight in ("bytes", "count", "leaked", "httptime", "lockwait", "sqltime"):
     p = subprocess.run([lib.ANALYZE, trace, "--format", "folded", "--weight", weight],
                        capture_output=True, text=True, check=True, timeout=120)
     for line in p.stdout.splitlines():
