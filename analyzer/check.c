@@ -180,8 +180,8 @@ struct walk {
 	const struct ck_rule *rule;
 	FILE *out;
 	int breaches;
-	size_t compared;           /* values compared with the limit */
-	size_t missing;            /* places where the path did not exist */
+	size_t compared;	   /* values compared with the limit */
+	size_t missing;		   /* places where the path did not exist */
 	const struct jv *miss_obj; /* the first such object, for the message */
 	const char *miss_name;
 	const char *bad_type; /* a value on the path that is not a number */

@@ -14,7 +14,7 @@ struct ck_seg {
 };
 
 struct ck_rule {
-	const char *key;        /* as written in the budget file (points into doc) */
+	const char *key;	/* as written in the budget file (points into doc) */
 	const struct jv *limit; /* a number >= 0 */
 	struct ck_seg *segs;
 	size_t n_segs;

@@ -16,8 +16,8 @@
 #include "model.h"
 
 #define TEXT_TOP_DEFAULT 10
-#define TEXT_FRAMES 4
-#define MAX_SECTIONS 32
+#define TEXT_FRAMES	 4
+#define MAX_SECTIONS	 32
 
 struct df_field {
 	const char *name;
@@ -26,7 +26,7 @@ struct df_field {
 };
 
 struct df_entry {
-	uint32_t id;             /* key id: ties sort by first appearance */
+	uint32_t id;		 /* key id: ties sort by first appearance */
 	const struct jv *rep[2]; /* the first entry with this key on each side */
 	VEC(struct df_field) f;
 	double delta; /* change of the cost field */

@@ -9,9 +9,9 @@
 #include "json_in.h"
 
 struct df_options {
-	bool json;                        /* JSON ("intercept-diff/1") instead of text */
-	unsigned top;                     /* entries per section when top_given */
-	bool top_given;                   /* else: text shows 10 grown entries, JSON every entry */
+	bool json;			  /* JSON ("intercept-diff/1") instead of text */
+	unsigned top;			  /* entries per section when top_given */
+	bool top_given;			  /* else: text shows 10 grown entries, JSON every entry */
 	const char *base_name, *new_name; /* shown as the two sides */
 };
 

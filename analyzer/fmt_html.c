@@ -5,7 +5,8 @@
  * It renders the report model (model.h), not struct report, so every section fmt_json.c
  * writes gets its table here without a change; model.c's table names a section's flame
  * graphs. Stacks and frame names are those of every other format (rp_stack() through the
- * JSON; rp_frame_name() in flame graphs as in --format folded, rp_frame_label() in tables). Flame graphs use every entry whatever --top says; tables show
+ * JSON; rp_frame_name() in flame graphs as in --format folded, rp_frame_label() in tables). Flame
+ * graphs use every entry whatever --top says; tables show
  * --top rows (default HTML_ROWS). Main thread only. */
 #define _GNU_SOURCE
 #include <math.h>
@@ -14,14 +15,14 @@
 
 #include "model.h"
 
-#define HTML_ROWS 500     /* table rows per section unless --top */
-#define FG_W 1200.0       /* flame graph width in SVG units */
-#define FG_ROW 17         /* height of one frame */
-#define FG_MAX_RECTS 6000 /* frames drawn per flame graph, narrowest dropped first */
-#define CH_W 1200.0       /* heap chart */
-#define CH_H 280.0
-#define CH_L 78.0 /* left margin (axis labels) */
-#define CH_B 34.0 /* bottom margin */
+#define HTML_ROWS    500    /* table rows per section unless --top */
+#define FG_W	     1200.0 /* flame graph width in SVG units */
+#define FG_ROW	     17	    /* height of one frame */
+#define FG_MAX_RECTS 6000   /* frames drawn per flame graph, narrowest dropped first */
+#define CH_W	     1200.0 /* heap chart */
+#define CH_H	     280.0
+#define CH_L	     78.0 /* left margin (axis labels) */
+#define CH_B	     34.0 /* bottom margin */
 #define MAX_SECTIONS 32
 
 /* ---- escaping ---------------------------------------------------------------------------- */
@@ -670,7 +671,7 @@ static void flame_section(FILE *o, const struct md_section *secs, size_t n)
 /* ---- tables -------------------------------------------------------------------------------- */
 
 struct col {
-	char name[96];   /* "bytes", or "alloc.peak_bytes" for a nested object's field */
+	char name[96];	 /* "bytes", or "alloc.peak_bytes" for a nested object's field */
 	const char *key; /* top-level key in the entry */
 	const char *sub; /* key inside that object, or NULL */
 	bool numeric;

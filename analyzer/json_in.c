@@ -19,7 +19,7 @@
 #include "util.h"
 
 #define ARENA_BLOCK (256u << 10)
-#define NUM_MAX 400 /* longest number token accepted, in bytes */
+#define NUM_MAX	    400 /* longest number token accepted, in bytes */
 
 struct jv_block {
 	struct jv_block *next;

@@ -17,18 +17,18 @@ enum jv_type { JV_NULL, JV_BOOL, JV_NUM, JV_STR, JV_ARR, JV_OBJ };
  * objects also n keys, in document order. */
 struct jv {
 	uint8_t type;  /* enum jv_type */
-	bool b;        /* JV_BOOL */
+	bool b;	       /* JV_BOOL */
 	bool is_int;   /* JV_NUM: written without fraction or exponent and fits in u */
 	bool neg;      /* JV_NUM integer: negative (the value is -u) */
 	uint32_t line; /* where the value starts (1-based), for messages */
 	size_t n;      /* JV_ARR, JV_OBJ: children; JV_STR: length in bytes */
 	union {
-		const char *s;    /* JV_STR */
+		const char *s;	  /* JV_STR */
 		struct jv *items; /* JV_ARR, JV_OBJ: n values */
 	};
 	const char **keys; /* JV_OBJ: n keys (NUL-terminated) */
-	uint64_t u;        /* JV_NUM integer: magnitude, exact */
-	double d;          /* JV_NUM: the value as a double (always set) */
+	uint64_t u;	   /* JV_NUM integer: magnitude, exact */
+	double d;	   /* JV_NUM: the value as a double (always set) */
 };
 
 struct jv_arena; /* json_in.c */

@@ -370,7 +370,7 @@ static int merge_sql(const struct mg_map *m)
 	int rc = 0;
 	if (!map)
 		return az_error(AZ_ENOMEM, "out of memory");
-#define SC(x) ((uint64_t)llround((double)(x)*scale))
+#define SC(x)	  ((uint64_t)llround((double)(x)*scale))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 	/* pass 1: the merged statement of each of the part's */
 	for (size_t i = 0; i < s->stmts.n; i++) {

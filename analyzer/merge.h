@@ -15,8 +15,8 @@
 /* Translation from one part (one trace's report) into the merged report. */
 struct mg_map {
 	struct merge *g;
-	size_t part;              /* index into the parts */
-	struct report *dst;       /* the merged report */
+	size_t part;		  /* index into the parts */
+	struct report *dst;	  /* the merged report */
 	const struct report *src; /* the part */
 };
 

@@ -273,7 +273,7 @@ static void key_stack(const struct jv *st, struct sbuf *key)
 		} else {
 			const char *m = f.module ? strrchr(f.module, '/') : NULL;
 			sb_printf(key, "%s+0x%llx",
-				  m          ? m + 1
+				  m	     ? m + 1
 				  : f.module ? f.module
 					     : "?",
 				  (unsigned long long)f.address);

@@ -46,7 +46,7 @@ struct md_info {
 };
 
 struct md_section {
-	char path[64];        /* "sql", "alloc.sites" */
+	char path[64];	      /* "sql", "alloc.sites" */
 	const struct jv *arr; /* the array of entry objects */
 	const struct md_info *info;
 };
