@@ -85,7 +85,6 @@ static int weight_http(FILE *o, struct report *r, enum rp_weight w, size_t *line
  * locks from one place stay apart. Every lock: --top never cuts a profile. */
 static int weight_lockwait(FILE *o, struct report *r, enum rp_weight w, size_t *lines)
 {
-	static const char *const mode[] = {"", "", " read", " write"};
 	const struct agg_lock *a = &r->locks;
 	char leaf[96];
 	(void)w;
@@ -93,10 +92,7 @@ static int weight_lockwait(FILE *o, struct report *r, enum rp_weight w, size_t *
 		const struct lock_ent *l = a->sorted[i];
 		for (size_t j = 0; j < l->n_sorted; j++) {
 			const struct lock_waiter *ws = &l->sorted[j];
-			unsigned k = ws->kinds == (1u << ITF_LOCK_READ)	 ? ITF_LOCK_READ :
-				     ws->kinds == (1u << ITF_LOCK_WRITE) ? ITF_LOCK_WRITE : 0;
-			snprintf(leaf, sizeof(leaf), "[%s 0x%llx%s]", lock_kind_name(l),
-				 (unsigned long long)l->addr, mode[k]);
+			rp_lock_leaf(l, ws, leaf, sizeof(leaf));
 			*lines += (size_t)folded_line(o, r, ws->stack, leaf, ws->wait_ns);
 		}
 	}

@@ -229,6 +229,58 @@ static void locks_section(struct jw *w, struct report *r)
 	jw_arr_end(w);
 }
 
+struct lock_stack_ref {
+	const struct lock_ent *l;
+	const struct lock_waiter *ws;
+};
+
+static int by_wait(const void *x, const void *y)
+{
+	const struct lock_stack_ref *a = x, *b = y;
+	if (a->ws->wait_ns != b->ws->wait_ns)
+		return a->ws->wait_ns > b->ws->wait_ns ? -1 : 1;
+	return a->l->addr < b->l->addr ? -1 : a->l->addr > b->l->addr;
+}
+
+/* lock_stacks() : `lock_stacks` (added): every (lock, waiting stack) pair, longest total
+ * wait first, with the lock as the frame rp_lock_leaf() names; what a flame graph of lock
+ * waits is drawn from (the html format), the same pairs as --format folded --weight
+ * lockwait. */
+static void lock_stacks(struct jw *w, struct report *r)
+{
+	const struct agg_lock *a = &r->locks;
+	VEC(struct lock_stack_ref) v = {0};
+	char leaf[96], addr[32];
+	jw_arr(w, "lock_stacks");
+	for (size_t i = 0; i < a->n_sorted; i++)
+		for (size_t j = 0; j < a->sorted[i]->n_sorted; j++) {
+			struct lock_stack_ref ref = {a->sorted[i], &a->sorted[i]->sorted[j]};
+			if (VEC_PUSH(v, ref))
+				goto out_free;
+		}
+	if (v.n > 1)
+		qsort(v.v, v.n, sizeof(*v.v), by_wait);
+	size_t lim = rp_limit(r, v.n, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct lock_ent *l = v.v[i].l;
+		const struct lock_waiter *ws = v.v[i].ws;
+		snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)l->addr);
+		jw_obj(w, NULL);
+		jw_str(w, "lock", addr);
+		jw_str(w, "kind", lock_kind_name(l));
+		jw_str(w, "wait", lock_wait_kind(ws->kinds));
+		jw_str(w, "frame", rp_lock_leaf(l, ws, leaf, sizeof(leaf)));
+		jw_u64(w, "contended", ws->waits);
+		jw_u64(w, "wait_ns", ws->wait_ns);
+		jw_u64(w, "max_wait_ns", ws->max_wait_ns);
+		fmt_json_stack(w, "stack", r, ws->stack);
+		jw_obj_end(w);
+	}
+out_free:
+	VEC_FREE(v);
+	jw_arr_end(w);
+}
+
 static void leaks_section(struct jw *w, struct report *r)
 {
 	const struct agg_alloc *a = &r->alloc;
@@ -363,6 +415,27 @@ static void http_section(struct jw *w, struct report *r)
 	jw_arr_end(w);
 }
 
+/* http_stacks() : `http_stacks` (added): HTTP requests and their time by calling stack, most
+ * time first; what a flame graph of HTTP time is drawn from (the html format). */
+static void http_stacks(struct jw *w, struct report *r)
+{
+	struct http_stack_cost *c = NULL;
+	size_t n = 0;
+	jw_arr(w, "http_stacks");
+	if (!agg_http_by_stack(&r->http, &c, &n)) {
+		size_t lim = rp_limit(r, n, false);
+		for (size_t i = 0; i < lim; i++) {
+			jw_obj(w, NULL);
+			jw_u64(w, "requests", c[i].requests);
+			jw_u64(w, "total_ns", c[i].ns);
+			fmt_json_stack(w, "stack", r, c[i].stack);
+			jw_obj_end(w);
+		}
+	}
+	free(c);
+	jw_arr_end(w);
+}
+
 int fmt_json(struct report *r, FILE *out)
 {
 	struct jw w;
@@ -372,9 +445,12 @@ int fmt_json(struct report *r, FILE *out)
 	summary(&w, r);
 	fmt_json_sql(&w, r);
 	http_section(&w, r);
+	http_stacks(&w, r);
 	alloc_section(&w, r);
 	locks_section(&w, r);
+	lock_stacks(&w, r);
 	leaks_section(&w, r);
+	rp_json_processes(&w, r);
 	jw_arr(&w, "warnings");
 	for (size_t i = 0; i < r->warnings.n; i++)
 		jw_str(&w, NULL, r->warnings.v[i]);

@@ -71,6 +71,7 @@ static void summary(FILE *o, struct report *r)
 	else
 		fprintf(o, "; trace INCOMPLETE (process killed or still running): read up to its "
 			   "last flush\n");
+	rp_text_processes(o, r);
 	if (t->exec_path)
 		fprintf(o, "  ended by exec of %s (its trace is a separate file)\n", t->exec_path);
 	lock_summary(o, r);

@@ -1,7 +1,8 @@
 /* main.c - the `analyze` command: parses argv, runs the analysis, picks the output format,
  * prints "analyze: ..." errors and chooses the exit status (0 success, 1 budget exceeded,
  * 2 usage error or unreadable/corrupt trace). The only file that prints to stderr or
- * exits. */
+ * exits. Three forms: `analyze TRACE...` (a report; several traces are merged),
+ * `analyze diff BASE NEW` (diff.c) and `analyze check TRACE --budget FILE` (check.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -10,23 +11,34 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "check.h"
+#include "diff.h"
+#include "model.h"
 #include "report.h"
 
+#define EXIT_BREACH 1
 #define EXIT_USAGE 2
+#define MAX_TRACES 64
 
 static const char usage[] =
-	"usage: analyze TRACE [--format FORMAT] [-o FILE] [--weight COST] [--top N]\n"
+	"usage: analyze TRACE... [--format FORMAT] [-o FILE] [--weight COST] [--top N]\n"
 	"               [--no-symbols] [--explain]\n"
+	"       analyze diff BASE NEW [--format text|json] [-o FILE] [--top N]\n"
+	"       analyze check TRACE... --budget FILE\n"
 	"\n"
-	"Reads a trace written by libintercept.so (build/intercept -- PROG, or\n"
+	"Reads traces written by libintercept.so (build/intercept -- PROG, or\n"
 	"LD_PRELOAD=build/libintercept.so PROG) and reports SQL hotspots (SQLite\n"
 	"statements: time, percentiles, lock waits, full scans, N+1 queries,\n"
 	"re-prepares), HTTP requests made through libcurl by endpoint (latency, phases,\n"
-	"errors), lock contention (the pthread mutexes and rwlocks threads waited on, from\n"
-	"where), allocation hotspots and leaks.\n"
+	"errors), lock contention (the pthread mutexes and rwlocks threads waited on,\n"
+	"from where), allocation hotspots and leaks.\n"
+	"Several traces (a parent and its forked children) are merged into one report\n"
+	"that keeps per-process totals (\"processes\"; docs/reports.md).\n"
 	"\n"
 	"  --format FORMAT  text (default: for a terminal), json (the schema in\n"
-	"                   docs/report-json.md), or an export format (docs/formats.md):\n"
+	"                   docs/report-json.md), or (docs/reports.md, docs/formats.md):\n"
+	"                   html        one self-contained page: tables, flame graphs,\n"
+	"                               heap over time (open it in a browser)\n"
 	"                   folded      flame graphs (speedscope, flamegraph.pl)\n"
 	"                   pprof       gzipped profile.proto (go tool pprof, Pyroscope)\n"
 	"                   chrome      trace event JSON (Perfetto UI)\n"
@@ -38,8 +50,8 @@ static const char usage[] =
 	"                   httptime (ns in HTTP requests), lockwait (ns waited for\n"
 	"                   pthread locks); sqltime once that section exists\n"
 	"  -o FILE          write the report to FILE instead of standard output\n"
-	"  --top N          entries per section (text default 10, others all; never\n"
-	"                   cuts folded, pprof or chrome)\n"
+	"  --top N          entries per section (text default 10, html tables 500, others\n"
+	"                   all; never cuts folded, pprof, chrome or html flame graphs)\n"
 	"  --no-symbols     do not read debug information: modules and addresses only\n"
 	"  --explain        show EXPLAIN QUERY PLAN for the SQL hotspots, run on the\n"
 	"                   recorded database files opened read-only (never written);\n"
@@ -47,9 +59,18 @@ static const char usage[] =
 	"  -h, --help       this text\n"
 	"  --version        the analyzer's and the trace format's versions\n"
 	"\n"
+	"diff BASE NEW: what got slower or grew from BASE to NEW, per SQL statement,\n"
+	"  HTTP endpoint, lock and allocation site, in absolute and relative terms.\n"
+	"  BASE and NEW are traces or JSON reports (analyze --format json).\n"
+	"check TRACE... --budget FILE: compare the report with the maxima in FILE, a JSON\n"
+	"  object such as {\"leaks.bytes\": 0, \"sql.p95_ns\": 5000000,\n"
+	"  \"http[/checkout].p99_ns\": 250000000}; one line per breach on standard output;\n"
+	"  exit 1 if any. TRACE may also be a JSON report. Keys: docs/reports.md.\n"
+	"\n"
 	"A trace of a process that is still running or was killed is read up to its last\n"
-	"flush and reported with \"complete\": false. Exit status: 0 success, 2 usage error\n"
-	"or unreadable trace (one line on stderr starting with \"analyze: \").\n"
+	"flush and reported with \"complete\": false. Exit status: 0 success, 1 a budget\n"
+	"was exceeded (check), 2 usage error, bad budget file or unreadable trace (one\n"
+	"line on stderr starting with \"analyze: \").\n"
 	"\n"
 	"Environment: ANALYZE_MAX_MB (largest single allocation the analyzer makes,\n"
 	"default 16384),\n"
@@ -65,6 +86,7 @@ static const struct {
 } formats[] = {
 	{"text", fmt_text, NULL, false},
 	{"json", fmt_json, NULL, false},
+	{"html", fmt_html, NULL, false},
 	{"folded", fmt_folded, NULL, false},
 	{"pprof", fmt_pprof, NULL, true},
 	{"chrome", fmt_chrome, NULL, false},
@@ -80,6 +102,12 @@ static int fail(const char *msg)
 	return EXIT_USAGE;
 }
 
+static int fail_az(void)
+{
+	fprintf(stderr, "analyze: %s\n", az_error_msg());
+	return EXIT_USAGE;
+}
+
 static int parse_uint(const char *s, unsigned *out)
 {
 	char *end;
@@ -91,89 +119,78 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
-int main(int argc, char **argv)
-{
-	const char *format = "text", *outpath = NULL;
-	const char *traces[64];
-	size_t n_traces = 0;
-	struct az_options opt = {0};
-	char msg[512];
-	bool weight_given = false;
+struct args {
+	const char *format, *outpath, *budget;
+	bool weight_given;
+	const char *traces[MAX_TRACES];
+	size_t n_traces;
+	struct az_options opt;
+};
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+/* parse_args() : the options every form shares. @return 0, or an exit status (help and
+ * version print and return -1 meaning "exit 0"). */
+static int parse_args(int argc, char **argv, int first, struct args *a)
+{
+	char msg[512];
+	for (int i = first; i < argc; i++) {
+		const char *s = argv[i];
+		if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
 			fputs(usage, stdout);
-			return 0;
-		} else if (!strcmp(a, "--version")) {
+			return -1;
+		} else if (!strcmp(s, "--version")) {
 			printf("analyze %s (trace format %u)\n", INTERCEPT_VERSION_STRING, 1u);
-			return 0;
-		} else if (!strcmp(a, "--format") || !strcmp(a, "-f")) {
+			return -1;
+		} else if (!strcmp(s, "--format") || !strcmp(s, "-f")) {
 			if (++i >= argc)
 				return fail("--format needs a value (see analyze --help)");
-			format = argv[i];
-		} else if (!strncmp(a, "--format=", 9)) {
-			format = a + 9;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			a->format = argv[i];
+		} else if (!strncmp(s, "--format=", 9)) {
+			a->format = s + 9;
+		} else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
 			if (++i >= argc)
 				return fail("-o needs a file name");
-			outpath = argv[i];
-		} else if (!strcmp(a, "--top")) {
-			if (++i >= argc || parse_uint(argv[i], &opt.top))
+			a->outpath = argv[i];
+		} else if (!strcmp(s, "--budget")) {
+			if (++i >= argc)
+				return fail("--budget needs a file name");
+			a->budget = argv[i];
+		} else if (!strncmp(s, "--budget=", 9)) {
+			a->budget = s + 9;
+		} else if (!strcmp(s, "--top")) {
+			if (++i >= argc || parse_uint(argv[i], &a->opt.top))
 				return fail("--top needs a whole number");
-			opt.top_given = true;
-		} else if (!strncmp(a, "--top=", 6)) {
-			if (parse_uint(a + 6, &opt.top))
+			a->opt.top_given = true;
+		} else if (!strncmp(s, "--top=", 6)) {
+			if (parse_uint(s + 6, &a->opt.top))
 				return fail("--top needs a whole number");
-			opt.top_given = true;
-		} else if (!strcmp(a, "--weight") || !strncmp(a, "--weight=", 9)) {
-			const char *v = a[8] == '=' ? a + 9 : ++i < argc ? argv[i] : NULL;
+			a->opt.top_given = true;
+		} else if (!strcmp(s, "--weight") || !strncmp(s, "--weight=", 9)) {
+			const char *v = s[8] == '=' ? s + 9 : ++i < argc ? argv[i] : NULL;
 			if (!v)
 				return fail("--weight needs a value (bytes, count, leaked, "
 					    "httptime, lockwait, sqltime)");
-			if (fmt_folded_weight(v, &opt.weight))
-				return fail(az_error_msg());
-			weight_given = true;
-		} else if (!strcmp(a, "--no-symbols")) {
-			opt.no_symbols = true;
-		} else if (!strcmp(a, "--explain")) {
-			opt.explain = true;
-		} else if (!strcmp(a, "--")) {
-			for (i++; i < argc && n_traces < 64; i++)
-				traces[n_traces++] = argv[i];
-		} else if (a[0] == '-' && a[1]) {
-			snprintf(msg, sizeof(msg), "unknown option %s (see analyze --help)", a);
+			if (fmt_folded_weight(v, &a->opt.weight))
+				return fail_az();
+			a->weight_given = true;
+		} else if (!strcmp(s, "--no-symbols")) {
+			a->opt.no_symbols = true;
+		} else if (!strcmp(s, "--explain")) {
+			a->opt.explain = true;
+		} else if (!strcmp(s, "--")) {
+			for (i++; i < argc; i++) {
+				if (a->n_traces == MAX_TRACES)
+					return fail("too many traces (at most 64)");
+				a->traces[a->n_traces++] = argv[i];
+			}
+		} else if (s[0] == '-' && s[1]) {
+			snprintf(msg, sizeof(msg), "unknown option %s (see analyze --help)", s);
 			return fail(msg);
 		} else {
-			if (n_traces == 64)
+			if (a->n_traces == MAX_TRACES)
 				return fail("too many traces (at most 64)");
-			traces[n_traces++] = a;
+			a->traces[a->n_traces++] = s;
 		}
 	}
-	if (n_traces == 0)
-		return fail("no trace given (usage: analyze TRACE [--format FORMAT] [-o FILE])");
-	if (n_traces > 1)
-		return fail("one trace at a time: merging several traces is not supported yet");
-	size_t fi = 0;
-	while (fi < N_FORMATS && strcmp(format, formats[fi].name))
-		fi++;
-	if (fi == N_FORMATS) {
-		snprintf(msg, sizeof(msg), "unknown format '%s' (known: text, json, folded, pprof, "
-					   "chrome, csv, prometheus, sqlite)", format);
-		return fail(msg);
-	}
-	if (weight_given && strcmp(format, "folded"))
-		return fail("--weight applies to --format folded only");
-	if (!formats[fi].to_file && !outpath) {
-		snprintf(msg, sizeof(msg), "--format %s needs -o FILE", format);
-		return fail(msg);
-	}
-	if (formats[fi].binary && !outpath && isatty(STDOUT_FILENO)) {
-		snprintf(msg, sizeof(msg), "--format %s is binary: use -o FILE or redirect "
-					   "standard output", format);
-		return fail(msg);
-	}
-
 	/* Each symbolized module keeps a descriptor or two open (symbolize.c): allow as many
 	 * as the hard limit does. */
 	struct rlimit nofile;
@@ -181,34 +198,150 @@ int main(int argc, char **argv)
 		nofile.rlim_cur = nofile.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &nofile);
 	}
+	return 0;
+}
+
+/* open_out() : -o FILE or stdout. @return NULL after printing the error. */
+static FILE *open_out(const char *path)
+{
+	FILE *out = path ? fopen(path, "w") : stdout;
+	if (!out)
+		fprintf(stderr, "analyze: %s: %s\n", path, strerror(errno));
+	return out;
+}
+
+/* close_out() : flush and close; rc is the writer's result. @return the exit status. */
+static int close_out(FILE *out, int rc)
+{
+	if (fflush(out) || ferror(out))
+		rc = rc ? rc : az_error(AZ_EIO, "writing the report failed");
+	if (out != stdout)
+		fclose(out);
+	return rc ? fail_az() : 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct args a = {0};
+	struct ck_budget b;
+	struct jv_doc doc;
+	int rc = parse_args(argc, argv, 2, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!a.budget)
+		return fail("check needs --budget FILE (usage: analyze check TRACE --budget FILE)");
+	if (!a.n_traces)
+		return fail("check needs a trace (usage: analyze check TRACE --budget FILE)");
+	if (a.format || a.outpath || a.weight_given)
+		return fail("check takes no --format, -o or --weight: breaches go to standard "
+			    "output");
+	if (ck_load(&b, a.budget))
+		return fail_az();
+	if (md_load(a.traces, a.n_traces, &a.opt, &doc)) {
+		ck_free(&b);
+		return fail_az();
+	}
+	rc = ck_run(&b, doc.root, stdout);
+	for (size_t i = 0; rc >= 0 && i < b.notes.n; i++)
+		fprintf(stderr, "analyze: warning: %s\n", b.notes.v[i]);
+	jv_free(&doc);
+	ck_free(&b);
+	if (fflush(stdout))
+		return fail("writing to standard output failed");
+	return rc < 0 ? fail_az() : rc > 0 ? EXIT_BREACH : 0;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+	struct args a = {0};
+	struct jv_doc base, neu;
+	int rc = parse_args(argc, argv, 2, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (a.n_traces != 2)
+		return fail("diff compares two reports (usage: analyze diff BASE NEW)");
+	bool json = a.format && !strcmp(a.format, "json");
+	if ((a.format && !json && strcmp(a.format, "text")) || a.weight_given)
+		return fail("diff writes text or json (--format text|json; no --weight)");
+	if (md_load(&a.traces[0], 1, &a.opt, &base))
+		return fail_az();
+	if (md_load(&a.traces[1], 1, &a.opt, &neu)) {
+		jv_free(&base);
+		return fail_az();
+	}
+	FILE *out = open_out(a.outpath);
+	if (out) {
+		struct df_options o = {.json = json,
+				       .top = a.opt.top,
+				       .top_given = a.opt.top_given,
+				       .base_name = a.traces[0],
+				       .new_name = a.traces[1]};
+		rc = close_out(out, df_run(base.root, neu.root, &o, out));
+	} else {
+		rc = EXIT_USAGE;
+	}
+	jv_free(&base);
+	jv_free(&neu);
+	return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+	struct args a = {0};
+	char msg[512];
+	int rc = parse_args(argc, argv, 1, &a);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (a.n_traces == 0)
+		return fail("no trace given (usage: analyze TRACE [--format FORMAT] [-o FILE])");
+	const char *format = a.format ? a.format : "text";
+	size_t fi = 0;
+	while (fi < N_FORMATS && strcmp(format, formats[fi].name))
+		fi++;
+	if (fi == N_FORMATS) {
+		snprintf(msg, sizeof(msg), "unknown format '%s' (known: text, json, html, folded, "
+					   "pprof, chrome, csv, prometheus, sqlite)",
+			 format);
+		return fail(msg);
+	}
+	if (a.weight_given && strcmp(format, "folded"))
+		return fail("--weight applies to --format folded only");
+	if (!formats[fi].to_file && !a.outpath) {
+		snprintf(msg, sizeof(msg), "--format %s needs -o FILE", format);
+		return fail(msg);
+	}
+	if (formats[fi].binary && !a.outpath && isatty(STDOUT_FILENO)) {
+		snprintf(msg, sizeof(msg), "--format %s is binary: use -o FILE or redirect "
+					   "standard output",
+			 format);
+		return fail(msg);
+	}
 	struct report r;
-	int rc = az_load(&r, traces[0], &opt);
+	rc = a.n_traces == 1 ? az_load(&r, a.traces[0], &a.opt)
+			     : az_load_many(&r, a.traces, a.n_traces, &a.opt);
 	if (rc) {
-		fprintf(stderr, "analyze: %s\n", az_error_msg());
 		rp_free(&r);
-		return EXIT_USAGE;
+		return fail_az();
 	}
 	size_t warned = r.warnings.n;
-	if (outpath && formats[fi].to_path) {
-		rc = formats[fi].to_path(&r, outpath);
+	if (a.outpath && formats[fi].to_path) {
+		rc = formats[fi].to_path(&r, a.outpath) ? fail_az() : 0;
 	} else {
-		FILE *out = stdout;
-		if (outpath && !(out = fopen(outpath, "w"))) {
-			fprintf(stderr, "analyze: %s: %s\n", outpath, strerror(errno));
-			rp_free(&r);
-			return EXIT_USAGE;
-		}
-		rc = formats[fi].to_file(&r, out);
-		if (fflush(out) || ferror(out))
-			rc = rc ? rc : az_error(AZ_EIO, "writing the report failed");
-		if (out != stdout)
-			fclose(out);
+		FILE *out = open_out(a.outpath);
+		rc = out ? close_out(out, formats[fi].to_file(&r, out)) : EXIT_USAGE;
 	}
 	/* what a format had to leave out, said once on stderr (its file says it too) */
 	for (size_t i = warned; i < r.warnings.n; i++)
 		fprintf(stderr, "analyze: warning: %s\n", r.warnings.v[i]);
-	if (rc)
-		fprintf(stderr, "analyze: %s\n", az_error_msg());
 	rp_free(&r);
-	return rc ? EXIT_USAGE : 0;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return cmd_diff(argc, argv);
+	if (argc > 1 && !strcmp(argv[1], "check"))
+		return cmd_check(argc, argv);
+	return cmd_report(argc, argv);
 }

@@ -93,6 +93,48 @@ int qs_add(struct qsketch *q, uint64_t v)
 	return 0;
 }
 
+static uint64_t qs_scale(uint64_t v, double scale)
+{
+	double x = (double)v * scale;
+	return x >= 1.8e19 ? UINT64_MAX : x > 0 ? (uint64_t)llround(x) : 0;
+}
+
+int qs_merge(struct qsketch *dst, const struct qsketch *src, double scale)
+{
+	if (!src->n)
+		return 0;
+	if (src->exact) {
+		for (uint64_t k = 0; k < src->n; k++)
+			if (qs_add(dst, qs_scale(src->exact[k], scale)))
+				return AZ_ENOMEM;
+		return 0;
+	}
+	if (dst->exact) { /* src is bucketed: so is the sum */
+		for (uint64_t k = 0; k < dst->n; k++)
+			if (qs_put(dst, dst->exact[k]))
+				return AZ_ENOMEM;
+		free(dst->exact);
+		dst->exact = NULL;
+	}
+	for (uint32_t k = 0; k < src->n_bins; k++) {
+		if (!src->bins[k])
+			continue;
+		uint64_t v = qs_scale(qs_value(src->lo + (int32_t)k), scale);
+		if (v == 0)
+			dst->zeros += src->bins[k];
+		else if (qs_bin(dst, qs_index(v), src->bins[k]))
+			return AZ_ENOMEM;
+	}
+	dst->zeros += src->zeros;
+	uint64_t lo = qs_scale(src->min, scale), hi = qs_scale(src->max, scale);
+	if (!dst->n || lo < dst->min)
+		dst->min = lo;
+	if (!dst->n || hi > dst->max)
+		dst->max = hi;
+	dst->n += src->n;
+	return 0;
+}
+
 bool qs_is_exact(const struct qsketch *q)
 {
 	return q->n <= QS_EXACT;

@@ -31,6 +31,12 @@ int qs_add(struct qsketch *q, uint64_t v);
  * to [min, max]). 0 for an empty sketch. May sort the exact values (hence not const). */
 uint64_t qs_quantile(struct qsketch *q, double p);
 
+/*! qs_merge() : add every value of src, times scale (a clock conversion; 1.0 keeps them), to
+ * dst (merged reports, merge.c). Exact while both are and hold at most QS_EXACT values
+ * together; a bucketed src adds its buckets' counts, so dst keeps the QS_ALPHA bound.
+ * @return 0, or AZ_ENOMEM (dst may then hold part of src). */
+int qs_merge(struct qsketch *dst, const struct qsketch *src, double scale);
+
 /*! qs_is_exact() : are quantiles exact (no more than QS_EXACT values)? */
 bool qs_is_exact(const struct qsketch *q);
 

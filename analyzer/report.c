@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "intercept/trace_format.h"
+#include "merge.h"
 #include "report.h"
 
 #define TEXT_TOP_DEFAULT 10
@@ -30,6 +32,7 @@ void rp_free(struct report *r)
 	size_t it = 0;
 	uint64_t k;
 	void *v;
+	mg_free(r);
 	while (hmap_next(&r->stacks, &it, &k, &v)) {
 		struct rp_stack *s = *(struct rp_stack **)v;
 		free(s->frames);
@@ -66,6 +69,8 @@ static const struct rp_stack empty_stack = {0, NULL};
 
 const struct rp_stack *rp_stack(struct report *r, uint32_t stack_id)
 {
+	if (r->merge)
+		return mg_rp_stack(r, stack_id);
 	struct rp_stack **cached = hmap_get(&r->stacks, stack_id);
 	if (cached)
 		return *cached;
@@ -278,6 +283,17 @@ size_t rp_heap_series(struct report *r, struct rp_heap_point **out, uint64_t *in
 	*interval_ns = w_ns > 0 && w_ns < 1e19 ? (uint64_t)w_ns : 0;
 	*out = p;
 	return h->n;
+}
+
+const char *rp_lock_leaf(const struct lock_ent *l, const struct lock_waiter *ws, char *buf,
+			 size_t cap)
+{
+	static const char *const mode[] = {"", "", " read", " write"};
+	unsigned k = ws->kinds == (1u << ITF_LOCK_READ)	 ? ITF_LOCK_READ :
+		     ws->kinds == (1u << ITF_LOCK_WRITE) ? ITF_LOCK_WRITE : 0;
+	snprintf(buf, cap, "[%s 0x%llx%s]", lock_kind_name(l), (unsigned long long)l->addr,
+		 mode[k]);
+	return buf;
 }
 
 uint64_t rp_lock_wait_ns(const struct report *r)

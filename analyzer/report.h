@@ -56,12 +56,20 @@ struct report {
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;
+	struct merge *merge; /* several traces merged (merge.c), or NULL */
 };
 
 /*! az_load() : read and analyze the trace at path into r (analysis.c). A truncated trace
  * is not an error (r->tr.complete is false).
  * @return 0, or an AZ_* code with the message set (r must still be freed). */
 int az_load(struct report *r, const char *path, const struct az_options *opt);
+
+/*! az_load_many() : analyze each of n traces (a parent and its children) and merge them
+ * into one report (merge.c, docs/reports.md): sections summed by merged stack and text,
+ * per-process totals in mg_parts() and the JSON "processes" list.
+ * @return 0, or an AZ_* code with the message set (r must still be freed). */
+int az_load_many(struct report *r, const char *const *paths, size_t n,
+		 const struct az_options *opt);
 
 /*! rp_free() : release everything az_load() built. */
 void rp_free(struct report *r);
@@ -89,6 +97,12 @@ struct rp_site {
  * @return 0 or AZ_ENOMEM. */
 int rp_sites(struct report *r, enum rp_site_order order, struct rp_site **out, size_t *n);
 
+/*! rp_lock_leaf() : the name every format gives lock l as the innermost frame of waiter
+ * ws's stack: "[mutex 0x...]", "[rwlock 0x... read]" (--format folded, the JSON's
+ * lock_stacks, the html flame graph). @return buf. */
+const char *rp_lock_leaf(const struct lock_ent *l, const struct lock_waiter *ws, char *buf,
+			 size_t cap);
+
 /*! rp_lock_wait_ns() : the time threads spent waiting on locks of either kind, summed
  * over threads: pthread mutexes and rwlocks (agg_lock.c) plus SQLite's database locks. */
 uint64_t rp_lock_wait_ns(const struct report *r);
@@ -104,6 +118,7 @@ const char *rp_frame_label(const struct rp_frame *f, char *buf, size_t cap);
  * @return 0, or AZ_EIO when writing failed. */
 int fmt_text(struct report *r, FILE *out);
 int fmt_json(struct report *r, FILE *out);
+int fmt_html(struct report *r, FILE *out);
 
 /* The SQL sections (fmt_text_sql.c, fmt_json_sql.c), called by fmt_text() and fmt_json(). */
 void fmt_text_sql(FILE *o, struct report *r);
@@ -114,6 +129,11 @@ struct jw;
 /*! fmt_json_stack() : write stack_id as the contract's FRAME array under key (every
  * section of every JSON-based format uses this one function). */
 void fmt_json_stack(struct jw *w, const char *key, struct report *r, uint32_t stack_id);
+
+/*! rp_json_processes() / rp_text_processes() : the per-process list of a report (merge.c):
+ * JSON "processes" (one entry for a single trace); text lines only for a merged report. */
+void rp_json_processes(struct jw *w, struct report *r);
+void rp_text_processes(FILE *o, struct report *r);
 
 /*! fmt_text_stack() : the stack's first frames, one per line, each line prefixed by
  * indent (every text section uses this one function). */

@@ -302,6 +302,56 @@ void sb_free(struct sbuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* ---- string map -------------------------------------------------------------------------- */
+
+int strmap_init(struct strmap *m)
+{
+	memset(m, 0, sizeof(*m));
+	return hmap_init(&m->index, sizeof(uint32_t), 64) ? az_error(AZ_ENOMEM, "out of memory")
+							   : 0;
+}
+
+void strmap_free(struct strmap *m)
+{
+	for (size_t i = 0; i < m->keys.n; i++)
+		free(m->keys.v[i].s);
+	VEC_FREE(m->keys);
+	hmap_free(&m->index);
+}
+
+uint32_t strmap_intern(struct strmap *m, const char *s, size_t n, bool *is_new)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	for (size_t i = 0; i < n; i++)
+		h = hash64(h ^ (unsigned char)s[i]);
+	*is_new = false;
+	for (;; h++) {
+		if (h == HMAP_EMPTY)
+			continue;
+		uint32_t *id = hmap_get(&m->index, h);
+		if (!id)
+			break;
+		if (m->keys.v[*id - 1].len == n && !memcmp(m->keys.v[*id - 1].s, s, n))
+			return *id;
+	}
+	__typeof__(*m->keys.v) k = {xmalloc(n + 1), n};
+	if (!k.s)
+		return 0;
+	if (n)
+		memcpy(k.s, s, n);
+	k.s[n] = '\0';
+	uint32_t *slot = hmap_put(&m->index, h, NULL);
+	if (!slot || VEC_PUSH(m->keys, k)) {
+		if (slot)
+			hmap_del(&m->index, h);
+		free(k.s);
+		return 0;
+	}
+	*slot = (uint32_t)m->keys.n;
+	*is_new = true;
+	return *slot;
+}
+
 /* ---- human-readable numbers ---------------------------------------------------------------- */
 
 const char *fmt_bytes(char *buf, size_t cap, double v)

@@ -94,6 +94,18 @@ static inline uint64_t hash64(uint64_t x)
 	return x;
 }
 
+/* ---- byte strings -> ids 1, 2, ... (merge.c, diff.c) ------------------------------------- */
+
+struct strmap {
+	struct hmap index;		    /* hash -> id (rehashed linearly on collisions) */
+	VEC(struct { char *s; size_t len; }) keys; /* by id - 1, NUL-terminated copies */
+};
+int strmap_init(struct strmap *m);
+void strmap_free(struct strmap *m);
+/*! strmap_intern() : the id of s[0..n), added when new (*is_new says which).
+ * @return the id (>= 1), or 0 when out of memory (nothing changed). */
+uint32_t strmap_intern(struct strmap *m, const char *s, size_t n, bool *is_new);
+
 /* ---- string builder -------------------------------------------------------------------- */
 
 struct sbuf {

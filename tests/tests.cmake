@@ -60,6 +60,16 @@ target_include_directories(test_agg_sql PRIVATE ${T}/unit)
 target_link_libraries(test_agg_sql PRIVATE intercept_analyzer)
 add_test(NAME unit_agg_sql COMMAND test_agg_sql)
 
+add_executable(test_json_in ${T}/unit/test_json_in.c)
+target_include_directories(test_json_in PRIVATE ${T}/unit)
+target_link_libraries(test_json_in PRIVATE intercept_analyzer)
+add_test(NAME unit_json_in COMMAND test_json_in)
+
+add_executable(test_check ${T}/unit/test_check.c)
+target_include_directories(test_check PRIVATE ${T}/unit)
+target_link_libraries(test_check PRIVATE intercept_analyzer)
+add_test(NAME unit_check COMMAND test_check)
+
 include(${T}/unit/symbolize.cmake)
 
 # ---- workloads ---------------------------------------------------------------------------
@@ -107,6 +117,7 @@ ic_workload(sql_lock ${T}/workloads/sql_lock.c)
 target_link_libraries(sql_lock PRIVATE PkgConfig::SQLITE3)
 ic_workload(sql_threads ${T}/workloads/sql_threads.c)
 target_link_libraries(sql_threads PRIVATE PkgConfig::SQLITE3)
+ic_workload(scaled ${T}/workloads/scaled.c)
 add_library(leaky SHARED ${T}/workloads/libleaky.c)
 set_target_properties(leaky PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${WL_DIR})
 target_compile_options(leaky PRIVATE -O2 -g)

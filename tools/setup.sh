@@ -19,6 +19,9 @@ PKGS=(
 	golang-go prometheus sqlite3
 	curl # the curl command-line tool, profiled by the HTTP tests
 	libcurl3-gnutls # the second libcurl build of the two-builds test
+	# the html report is checked by a real browser (tests/integration/test_html.py); a large
+	# download (~100 MB with its libraries), needed only by the test suite
+	chromium
 )
 
 missing=()
