@@ -131,6 +131,8 @@ static void alloc_section(struct jw *w, struct report *r)
 	jw_u64(w, "frees", a->frees);
 	jw_u64(w, "bytes_allocated", a->bytes_allocated);
 	jw_u64(w, "peak_bytes", a->peak_bytes);
+	/* several processes merged: the sum of their peaks, an upper bound (merge.c) */
+	jw_bool(w, "peak_is_sum_of_processes", r->merge != NULL);
 	jw_u64(w, "peak_ns", a->peak_bytes ? tr_ns(&r->tr, a->peak_ts) : 0);
 	jw_u64(w, "peak_allocations", a->peak_count);
 	jw_u64(w, "bytes_freed", a->bytes_freed);

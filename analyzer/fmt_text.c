@@ -107,10 +107,15 @@ static void alloc_section(FILE *o, struct report *r)
 	fprintf(o, "  %s allocations (%s), %s frees\n", fmt_count(b1, sizeof(b1), a->allocations),
 		fmt_bytes(b2, sizeof(b2), (double)a->bytes_allocated),
 		fmt_count(b3, sizeof(b3), a->frees));
-	fprintf(o, "  peak: %s live in %s blocks, %s after start\n",
-		fmt_bytes(b4, sizeof(b4), (double)a->peak_bytes),
-		fmt_count(b5, sizeof(b5), a->peak_count),
-		fmt_ns(b6, sizeof(b6), (double)tr_ns(&r->tr, a->peak_ts)));
+	if (r->merge)
+		fprintf(o, "  peak: at most %s live in %s blocks (the sum of each process's peak)\n",
+			fmt_bytes(b4, sizeof(b4), (double)a->peak_bytes),
+			fmt_count(b5, sizeof(b5), a->peak_count));
+	else
+		fprintf(o, "  peak: %s live in %s blocks, %s after start\n",
+			fmt_bytes(b4, sizeof(b4), (double)a->peak_bytes),
+			fmt_count(b5, sizeof(b5), a->peak_count),
+			fmt_ns(b6, sizeof(b6), (double)tr_ns(&r->tr, a->peak_ts)));
 	fprintf(o, "  %s temporary allocations (%.1f%%: freed before the thread allocated again)\n",
 		fmt_count(b1, sizeof(b1), a->temporary), pct(a->temporary, a->allocations));
 	if (a->unmatched_frees)

@@ -58,6 +58,8 @@ for k in ("bytes", "allocations"):
     lib.expect_eq(merged["leaks"][k], parent["leaks"][k] + child["leaks"][k], "merged leaks.%s" % k)
 lib.expect_eq(merged["summary"]["events"], parent["summary"]["events"] + child["summary"]["events"],
               "merged events")
+lib.expect_eq(merged["alloc"]["peak_is_sum_of_processes"], True, "merged peak says it is a sum")
+lib.expect_eq(parent["alloc"]["peak_is_sum_of_processes"], False, "a single trace's peak is exact")
 lib.expect_eq(merged["summary"]["pid"], truths["parent"]["pid"], "merged summary is the parent's")
 lib.expect_eq(merged["summary"]["complete"], True, "merged complete")
 lib.expect_eq(sum(s["bytes"] for s in merged["alloc"]["sites"]), merged["alloc"]["bytes_allocated"],
