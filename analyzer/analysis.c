@@ -70,6 +70,8 @@ static int on_meta_other(void *ctx, uint8_t type, const uint8_t *payload, size_t
 	struct pipe *p = ctx;
 	if (type == ITF_META_LOCK_COUNTS)
 		return agg_lock_counts(&p->r->locks, payload, len);
+	if (type >= 0x50 && type <= 0x5f) /* heap snapshots (docs/endurance.md) */
+		return agg_growth_meta(&p->r->growth, type, payload, len);
 	return 0;
 }
 
@@ -80,14 +82,21 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 	int rc;
 	memset(r, 0, sizeof(*r));
 	r->opt = *opt;
+	r->growth.tr = &r->tr;
+	r->growth.alloc = &r->alloc;
+	r->growth.between = opt->between;
+	r->growth.t1_ns = opt->between_t1_ns;
+	r->growth.t2_ns = opt->between_t2_ns;
 	if ((rc = tr_init(&r->tr, path)) || (rc = ord_init(&r->ord)) ||
 	    (rc = agg_alloc_init(&r->alloc)) || (rc = agg_lock_init(&r->locks)) ||
-	    (rc = agg_sql_init(&r->sql)) ||
+	    (rc = agg_sql_init(&r->sql)) || (rc = agg_growth_init(&r->growth)) ||
 	    (rc = hmap_init(&r->stacks, sizeof(struct rp_stack *), 256)))
 		return rc;
 	if (!(r->sym = sym_create()))
 		return az_error(AZ_ENOMEM, "out of memory");
-	if ((rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)) ||
+	/* growth samples agg_alloc's state before each event: it comes first */
+	if ((rc = ord_add_consumer(&r->ord, &r->growth, agg_growth_event)) ||
+	    (rc = ord_add_consumer(&r->ord, &r->alloc, agg_alloc_event)) ||
 	    (rc = ord_add_consumer(&r->ord, &r->locks, agg_lock_event)) ||
 	    (rc = ord_add_consumer(&r->ord, &r->sql, agg_sql_event)))
 		return rc;
@@ -142,6 +151,13 @@ int az_load(struct report *r, const char *path, const struct az_options *opt)
 		goto out_close;
 	if (r->opt.explain && (rc = xp_explain(r)))
 		goto out_close;
+	if ((rc = agg_growth_finish(&r->growth, &r->tr)))
+		goto out_close;
+	if (agg_growth_rules(&r->growth, &r->tr) &&
+	    (rc = agg_growth_apply(&r->growth, &r->alloc, &r->tr)))
+		goto out_close;
+	if (r->tr.hdr.malloc_mode == ITF_MALLOC_SUMMARY && r->tr.counters.events > r->tr.events)
+		r->tr.events = r->tr.counters.events; /* recorded, applied, not written */
 	rc = 0;
 out_close:
 	rd_close(&rd);

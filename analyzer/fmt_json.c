@@ -92,6 +92,11 @@ static void summary(struct jw *w, struct report *r)
 	jw_u64(w, "lock_acquisitions", r->locks.acquisitions);
 	jw_u64(w, "locks_counted", r->locks.locks_counted);
 	jw_u64(w, "lock_count_overflow", r->locks.count_overflow);
+	uint64_t n_stacks = 0;
+	for (size_t i = 0; i < t->stacks.n; i++)
+		n_stacks += t->stacks.v[i].frames != NULL;
+	jw_u64(w, "stacks", n_stacks);
+	jw_u64(w, "modules", t->modules.n);
 	jw_obj_end(w);
 }
 
@@ -438,6 +443,90 @@ static void http_stacks(struct jw *w, struct report *r)
 	jw_arr_end(w);
 }
 
+/* u64_array() / series_array() : one line each, whatever the pretty setting. */
+static void u64_array(struct jw *w, const char *key, const uint64_t *v, size_t n)
+{
+	bool pretty = w->pretty;
+	jw_arr(w, key);
+	w->pretty = false;
+	for (size_t i = 0; i < n; i++)
+		jw_u64(w, NULL, v[i]);
+	jw_arr_end(w);
+	w->pretty = pretty;
+}
+
+static void series_array(struct jw *w, const char *key, const double *v, size_t n)
+{
+	bool pretty = w->pretty;
+	jw_arr(w, key);
+	w->pretty = false;
+	for (size_t i = 0; i < n; i++)
+		jw_u64(w, NULL, v[i] > 0 ? (uint64_t)(v[i] + 0.5) : 0);
+	jw_arr_end(w);
+	w->pretty = pretty;
+}
+
+/* growth_section() : the contract's "growth" (docs/report-json.md, docs/endurance.md). */
+static void growth_section(struct jw *w, struct report *r)
+{
+	const struct agg_growth *g = &r->growth;
+	if (!g->present)
+		return;
+	jw_obj(w, "growth");
+	jw_u64(w, "interval_ns", g->interval_ns);
+	jw_str(w, "source", g->mode == 2 ? "snapshots" : "events");
+	jw_u64(w, "snapshots", g->mode == 2 ? g->snapshots : 0);
+	jw_u64(w, "site_entries", g->site_entries);
+	jw_u64(w, "snapshot_bytes", g->snapshot_bytes);
+	jw_u64(w, "incomplete_snapshots", g->incomplete + g->skipped);
+	jw_u64(w, "window_ns", g->window_ns);
+	u64_array(w, "times_ns", g->t_ns, g->n_points);
+	series_array(w, "total_bytes", g->total, g->n_points);
+	jw_arr(w, "sites");
+	size_t lim = rp_limit(r, g->out.n, false);
+	for (size_t i = 0; i < lim; i++) {
+		const struct gr_site_out *o = &g->out.v[i];
+		jw_obj(w, NULL);
+		fmt_json_stack(w, "stack", r, o->stack);
+		jw_u64(w, "live_bytes", o->live_bytes);
+		jw_dbl(w, "bytes_per_s", o->bytes_per_s);
+		jw_dbl(w, "fit", o->fit);
+		jw_str(w, "verdict", gr_verdict_name(o->verdict));
+		jw_u64(w, "live_allocations", o->live_count);
+		series_array(w, "series", o->series, g->n_points);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	if (g->between) {
+		jw_obj(w, "between");
+		jw_u64(w, "requested_from_ns", r->opt.between_t1_ns);
+		if (r->opt.between_t2_ns == UINT64_MAX)
+			jw_null(w, "requested_to_ns");
+		else
+			jw_u64(w, "requested_to_ns", r->opt.between_t2_ns);
+		jw_u64(w, "from_ns", g->from_ns);
+		jw_u64(w, "to_ns", g->to_ns);
+		jw_u64(w, "from_bytes", g->from_total);
+		jw_u64(w, "to_bytes", g->to_total);
+		jw_arr(w, "sites");
+		size_t nb = rp_limit(r, g->by_delta.n, false);
+		for (size_t i = 0; i < nb; i++) {
+			const struct gr_site_out *o = &g->out.v[g->by_delta.v[i]];
+			jw_obj(w, NULL);
+			fmt_json_stack(w, "stack", r, o->stack);
+			jw_i64(w, "delta_bytes", (int64_t)o->to_bytes - (int64_t)o->from_bytes);
+			jw_u64(w, "from_bytes", o->from_bytes);
+			jw_u64(w, "to_bytes", o->to_bytes);
+			jw_u64(w, "from_allocations", o->from_count);
+			jw_u64(w, "to_allocations", o->to_count);
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+		jw_obj_end(w);
+	}
+	jw_obj_end(w);
+}
+
 int fmt_json(struct report *r, FILE *out)
 {
 	struct jw w;
@@ -453,6 +542,7 @@ int fmt_json(struct report *r, FILE *out)
 	lock_stacks(&w, r);
 	leaks_section(&w, r);
 	rp_json_processes(&w, r);
+	growth_section(&w, r);
 	jw_arr(&w, "warnings");
 	for (size_t i = 0; i < r->warnings.n; i++)
 		jw_str(&w, NULL, r->warnings.v[i]);

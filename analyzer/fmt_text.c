@@ -1,6 +1,7 @@
 /* fmt_text.c - owns the default report for a terminal: readable at 100 columns, --top N
  * entries per section, stacks cut to a few frames. Main thread only. */
 #define _GNU_SOURCE
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,35 @@ static void lock_summary(FILE *o, struct report *r)
 		fmt_ns(b2, sizeof(b2), (double)run));
 }
 
+/* endurance_notes() : how the allocation figures below were obtained, when that is not
+ * "every event, exactly" (docs/endurance.md). */
+static void endurance_notes(FILE *o, struct report *r)
+{
+	const struct trace *t = &r->tr;
+	const struct agg_growth *g = &r->growth;
+	char b1[32], b2[32];
+	if (t->hdr.sample_bytes)
+		fprintf(o, "  SAMPLED: one allocation per %s allocated on average (Poisson); "
+			   "counts and bytes below are unbiased estimates\n",
+			fmt_bytes(b1, sizeof(b1), (double)t->hdr.sample_bytes));
+	if (!agg_growth_rules(g, t)) {
+		if (t->hdr.malloc_mode == ITF_MALLOC_SUMMARY)
+			fprintf(o, "  summary mode, but no complete heap snapshot in the trace: no "
+				   "allocation figures\n");
+		return;
+	}
+	fprintf(o, "  %s: totals and leaks below are from the %s heap snapshot (%s after start)",
+		t->hdr.malloc_mode == ITF_MALLOC_SUMMARY ? "summary mode"
+		: t->missing_chunks			 ? "flight recorder"
+							 : "sampled",
+		g->last_final ? "final" : "newest",
+		fmt_ns(b1, sizeof(b1), (double)tr_ns(t, g->last_ts)));
+	if (t->missing_chunks && t->hdr.malloc_mode != ITF_MALLOC_SUMMARY)
+		fprintf(o, ";\n  peak and temporary allocations from the %s events kept",
+			fmt_count(b2, sizeof(b2), t->events));
+	fputc('\n', o);
+}
+
 static void summary(FILE *o, struct report *r)
 {
 	const struct trace *t = &r->tr;
@@ -93,6 +123,7 @@ static void summary(FILE *o, struct report *r)
 		fprintf(o, "  forked child of pid %u: blocks inherited from the parent are not in "
 			   "this trace\n",
 			t->hdr.ppid);
+	endurance_notes(o, r);
 }
 
 static void alloc_section(FILE *o, struct report *r)
@@ -362,6 +393,133 @@ static void http_section(FILE *o, struct report *r)
 	}
 }
 
+/* ---- growth (docs/endurance.md) ------------------------------------------------------------ */
+
+#define SPARK_W 48
+
+/* sparkline() : v[0..n) in at most SPARK_W block characters, scaled 0..top. */
+static void sparkline(FILE *o, const double *v, uint32_t n, double top)
+{
+	static const char *const bars[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+					   "\u2585", "\u2586", "\u2587", "\u2588"};
+	uint32_t cols = n < SPARK_W ? n : SPARK_W;
+	for (uint32_t c = 0; c < cols; c++) {
+		uint32_t lo = c * n / cols, hi = (c + 1) * n / cols;
+		double sum = 0;
+		for (uint32_t j = lo; j < hi; j++)
+			sum += v[j];
+		double avg = hi > lo ? sum / (hi - lo) : 0;
+		if (avg <= 0 || top <= 0) {
+			fputc(' ', o);
+			continue;
+		}
+		int k = (int)(avg / top * 8);
+		fputs(bars[k < 0 ? 0 : k > 7 ? 7 : k], o);
+	}
+}
+
+static const char *fmt_sbytes(char *buf, size_t cap, double v)
+{
+	char tmp[32];
+	snprintf(buf, cap, "%s%s", v < 0 ? "-" : "+", fmt_bytes(tmp, sizeof(tmp), fabs(v)));
+	return buf;
+}
+
+static double series_max(const double *v, uint32_t n)
+{
+	double m = 0;
+	for (uint32_t i = 0; i < n; i++)
+		m = v[i] > m ? v[i] : m;
+	return m;
+}
+
+void fmt_text_growth(FILE *o, struct report *r)
+{
+	const struct agg_growth *g = &r->growth;
+	char b1[32], b2[32], b3[32], b4[32];
+	if (!g->present)
+		return;
+	uint32_t n = g->n_points;
+	uint64_t span = g->t_ns[n - 1] - g->t_ns[0];
+	rule(o, "GROWTH");
+	if (g->mode == 2)
+		fprintf(o, "  live heap over %s: %s snapshots every %s",
+			fmt_ns(b1, sizeof(b1), (double)span),
+			fmt_count(b2, sizeof(b2), g->snapshots),
+			fmt_ns(b3, sizeof(b3), (double)g->interval_ns));
+	else
+		fprintf(o, "  live heap over %s, sampled from the events every %s (no snapshots in "
+			   "the trace)",
+			fmt_ns(b1, sizeof(b1), (double)span),
+			fmt_ns(b3, sizeof(b3), (double)g->interval_ns));
+	fprintf(o, "; rates fitted from %s on\n", fmt_ns(b4, sizeof(b4), (double)g->window_ns));
+	double top = series_max(g->total, n);
+	fprintf(o, "  heap  ");
+	sparkline(o, g->total, n, top);
+	fprintf(o, "  max %s, now %s\n", fmt_bytes(b1, sizeof(b1), top),
+		fmt_bytes(b2, sizeof(b2), g->total[n - 1]));
+	size_t lim = rp_limit(r, g->out.n, true);
+	for (size_t i = 0; i < lim; i++) {
+		const struct gr_site_out *s = &g->out.v[i];
+		fprintf(o, "  #%-3zu %-8s %s/s (fit %.2f)  %s live in %s blocks\n", i + 1,
+			gr_verdict_name(s->verdict), fmt_sbytes(b1, sizeof(b1), s->bytes_per_s),
+			s->fit,
+			fmt_bytes(b2, sizeof(b2), (double)s->live_bytes),
+			fmt_count(b3, sizeof(b3), s->live_count));
+		double smax = series_max(s->series, n);
+		fprintf(o, "        ");
+		sparkline(o, s->series, n, smax);
+		fprintf(o, "  max %s\n", fmt_bytes(b1, sizeof(b1), smax));
+		fmt_text_stack(o, r, s->stack, "        ");
+	}
+	if (g->out.n > lim)
+		fprintf(o, "  ... %zu more sites (--top %zu shows them)\n", g->out.n - lim,
+			g->out.n);
+	if (g->incomplete + g->skipped)
+		fprintf(o, "  %llu incomplete snapshots left out (the file was cut, or chunks were "
+			   "dropped)\n",
+			(unsigned long long)(g->incomplete + g->skipped));
+}
+
+static void between_section(FILE *o, struct report *r)
+{
+	const struct agg_growth *g = &r->growth;
+	char b1[32], b2[32], b3[32], b4[32], b5[32], title[128];
+	if (!r->opt.between)
+		return;
+	if (!g->present) {
+		rule(o, "GROWTH BETWEEN");
+		fprintf(o, "  the trace has no heap over time (no snapshots, no allocation "
+			   "events)\n");
+		return;
+	}
+	snprintf(title, sizeof(title), "GROWTH BETWEEN %s AND %s",
+		 fmt_ns(b1, sizeof(b1), (double)r->opt.between_t1_ns),
+		 r->opt.between_t2_ns == UINT64_MAX
+			 ? "THE END"
+			 : fmt_ns(b2, sizeof(b2), (double)r->opt.between_t2_ns));
+	rule(o, title);
+	fprintf(o, "  live heap %s at %s, %s at %s%s: %s\n",
+		fmt_bytes(b1, sizeof(b1), (double)g->from_total),
+		fmt_ns(b2, sizeof(b2), (double)g->from_ns),
+		fmt_bytes(b3, sizeof(b3), (double)g->to_total),
+		fmt_ns(b4, sizeof(b4), (double)g->to_ns),
+		g->mode == 2 ? " (the nearest snapshots)" : "",
+		fmt_sbytes(b5, sizeof(b5), (double)g->to_total - (double)g->from_total));
+	size_t lim = rp_limit(r, g->by_delta.n, true);
+	for (size_t i = 0; i < lim; i++) {
+		const struct gr_site_out *s = &g->out.v[g->by_delta.v[i]];
+		fprintf(o, "  #%-3zu %s (%s -> %s, %+lld blocks)\n", i + 1,
+			fmt_sbytes(b1, sizeof(b1), (double)s->to_bytes - (double)s->from_bytes),
+			fmt_bytes(b2, sizeof(b2), (double)s->from_bytes),
+			fmt_bytes(b3, sizeof(b3), (double)s->to_bytes),
+			(long long)s->to_count - (long long)s->from_count);
+		fmt_text_stack(o, r, s->stack, "        ");
+	}
+	if (!g->by_delta.n)
+		fprintf(o, "  no site changed\n");
+}
+
 int fmt_text(struct report *r, FILE *o)
 {
 	summary(o, r);
@@ -370,6 +528,8 @@ int fmt_text(struct report *r, FILE *o)
 	alloc_section(o, r);
 	locks_section(o, r);
 	leaks_section(o, r);
+	fmt_text_growth(o, r);
+	between_section(o, r);
 	const char *const *sw;
 	size_t nsw = sym_warnings(r->sym, &sw);
 	if (nsw || r->warnings.n)

@@ -5,10 +5,12 @@
  * `analyze diff BASE NEW` (diff.c) and `analyze check TRACE --budget FILE` (check.c). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -22,7 +24,8 @@
 
 static const char usage[] =
 	"usage: analyze TRACE... [--format FORMAT] [-o FILE] [--weight COST] [--top N]\n"
-	"               [--no-symbols] [--explain]\n"
+	"               [--no-symbols] [--explain] [--between T1 T2]\n"
+	"       analyze --follow TRACE [--refresh SECONDS] [--top N]\n"
 	"       analyze diff BASE NEW [--format text|json] [-o FILE] [--top N]\n"
 	"       analyze check TRACE... --budget FILE\n"
 	"\n"
@@ -56,6 +59,11 @@ static const char usage[] =
 	"  --explain        show EXPLAIN QUERY PLAN for the SQL hotspots, run on the\n"
 	"                   recorded database files opened read-only (never written);\n"
 	"                   says when a file is gone or changed since the trace\n"
+	"  --between T1 T2  also report what grew between two moments of the run:\n"
+	"                   times since the start (90, 90s, 1500ms, 2m, 1h; T2: or end)\n"
+	"  --follow         watch a trace being written: print the growth report every\n"
+	"                   --refresh seconds (default 2) until the process exits (its\n"
+	"                   trace ends) or is gone (killed: its pid no longer exists)\n"
 	"  -h, --help       this text\n"
 	"  --version        the analyzer's and the trace format's versions\n"
 	"\n"
@@ -68,7 +76,10 @@ static const char usage[] =
 	"  exit 1 if any. TRACE may also be a JSON report. Keys: docs/reports.md.\n"
 	"\n"
 	"A trace of a process that is still running or was killed is read up to its last\n"
-	"flush and reported with \"complete\": false. Exit status: 0 success, 1 a budget\n"
+	"flush and reported with \"complete\": false. The growth section (live heap\n"
+	"over time by site, growth rate, verdict growing / plateau / noise) needs heap\n"
+	"snapshots (written by default; INTERCEPT_MALLOC=summary writes only them) or\n"
+	"allocation events: docs/endurance.md. Exit status: 0 success, 1 a budget\n"
 	"was exceeded (check), 2 usage error, bad budget file or unreadable trace (one\n"
 	"line on stderr starting with \"analyze: \").\n"
 	"\n"
@@ -119,9 +130,38 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
+/* parse_time() : "90", "90s", "1500ms", "250us", "2m", "1h" (a decimal number and a unit,
+ * seconds by default) as nanoseconds; "end" (when end_ok) as UINT64_MAX. @return 0 or -1. */
+static int parse_time(const char *s, bool end_ok, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"", 1e9}, {"s", 1e9},   {"ms", 1e6},  {"us", 1e3},
+		     {"ns", 1}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}};
+	if (end_ok && !strcmp(s, "end")) {
+		*out = UINT64_MAX;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0) || v > 1e12)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(end, units[i].unit)) {
+			*out = (uint64_t)(v * units[i].ns);
+			return 0;
+		}
+	}
+	return -1;
+}
+
 struct args {
 	const char *format, *outpath, *budget;
 	bool weight_given;
+	bool follow;	    /* --follow */
+	unsigned refresh_s; /* --refresh, 0: the default */
 	const char *traces[MAX_TRACES];
 	size_t n_traces;
 	struct az_options opt;
@@ -176,6 +216,21 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
 			a->opt.no_symbols = true;
 		} else if (!strcmp(s, "--explain")) {
 			a->opt.explain = true;
+		} else if (!strcmp(s, "--between")) {
+			if (i + 2 >= argc || parse_time(argv[i + 1], false, &a->opt.between_t1_ns) ||
+			    parse_time(argv[i + 2], true, &a->opt.between_t2_ns))
+				return fail("--between needs two times (90, 90s, 1500ms, 2m, 1h; "
+					    "the second may be 'end')");
+			if (a->opt.between_t2_ns <= a->opt.between_t1_ns)
+				return fail("--between T1 T2: T2 must be later than T1");
+			a->opt.between = true;
+			i += 2;
+		} else if (!strcmp(s, "--follow")) {
+			a->follow = true;
+		} else if (!strcmp(s, "--refresh")) {
+			if (++i >= argc || parse_uint(argv[i], &a->refresh_s) || !a->refresh_s ||
+			    a->refresh_s > 3600)
+				return fail("--refresh needs a number of seconds, 1..3600");
 		} else if (!strcmp(s, "--")) {
 			for (i++; i < argc; i++) {
 				if (a->n_traces == MAX_TRACES)
@@ -285,6 +340,64 @@ static int cmd_diff(int argc, char **argv)
 	return rc;
 }
 
+static bool pid_gone(uint32_t pid)
+{
+	return pid && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/* follow() : analyze --follow. Each round reads the whole trace again (a flight recorder
+ * replaces its file; summary traces are small) and prints the growth section, until the
+ * trace is complete or its process is gone. */
+static int follow(const char *path, const struct az_options *opt, unsigned refresh_s)
+{
+	bool tty = isatty(STDOUT_FILENO);
+	int waited = 0;
+	for (;;) {
+		struct report r;
+		az_error_clear();
+		int rc = az_load(&r, path, opt);
+		if (rc) {
+			/* not there yet, or no header flushed yet: a process just started */
+			if (waited < 30 &&
+			    (rc == AZ_EIO || rc == AZ_ECORRUPT || rc == AZ_ENOTTRACE)) {
+				rp_free(&r);
+				waited += (int)refresh_s;
+				sleep(refresh_s);
+				continue;
+			}
+			rp_free(&r);
+			return fail_az();
+		}
+		bool done = r.tr.complete && !r.tr.truncated;
+		uint32_t pid = r.tr.hdr.pid;
+		bool gone = !done && pid_gone(pid);
+		char b1[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		char clock[16] = "";
+		if (localtime_r(&now, &tm))
+			strftime(clock, sizeof(clock), "%H:%M:%S", &tm);
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("%s  %s (pid %u, %s): %s\n", clock, path, pid,
+		       fmt_ns(b1, sizeof(b1), (double)tr_duration_ns(&r.tr)),
+		       done   ? "the process has exited; final report"
+		       : gone ? "the process is gone without ending its trace (killed?); last state"
+			      : "running");
+		if (r.growth.present)
+			fmt_text_growth(stdout, &r);
+		else
+			printf("  no heap snapshots yet\n");
+		if (!tty)
+			printf("\n");
+		fflush(stdout);
+		rp_free(&r);
+		if (done || gone)
+			return 0;
+		sleep(refresh_s);
+	}
+}
+
 static int cmd_report(int argc, char **argv)
 {
 	struct args a = {0};
@@ -294,6 +407,14 @@ static int cmd_report(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if (a.n_traces == 0)
 		return fail("no trace given (usage: analyze TRACE [--format FORMAT] [-o FILE])");
+	if (a.follow) {
+		if ((a.format && strcmp(a.format, "text")) || a.outpath || a.n_traces > 1)
+			return fail("--follow watches one trace and prints text (no --format, no -o)");
+		return follow(a.traces[0], &a.opt, a.refresh_s ? a.refresh_s : 2);
+	}
+	if (a.opt.between && a.n_traces > 1)
+		return fail("--between reads one trace (the growth of each process: analyze "
+			    "each trace)");
 	const char *format = a.format ? a.format : "text";
 	size_t fi = 0;
 	while (fi < N_FORMATS && strcmp(format, formats[fi].name))

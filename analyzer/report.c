@@ -48,6 +48,7 @@ void rp_free(struct report *r)
 	agg_lock_free(&r->locks);
 	xp_free(r);
 	agg_sql_free(&r->sql);
+	agg_growth_free(&r->growth);
 	ord_free(&r->ord);
 	tr_free(&r->tr);
 	memset(r, 0, sizeof(*r));

@@ -14,6 +14,7 @@
 #include "agg_lock.h"
 #include "agg_sql.h"
 #include "explain.h"
+#include "agg_growth.h"
 #include "order.h"
 #include "sym.h"
 #include "trace.h"
@@ -29,6 +30,8 @@ struct az_options {
 	bool no_symbols;	 /* --no-symbols: addresses only (tests, speed) */
 	enum rp_weight weight;	 /* --weight for folded stacks (default bytes) */
 	bool explain;		 /* --explain: EXPLAIN QUERY PLAN of the SQL hotspots */
+	bool between;		 /* --between T1 T2: what grew between two moments */
+	uint64_t between_t1_ns, between_t2_ns; /* since the start; t2 UINT64_MAX: the end */
 };
 
 struct rp_frame {
@@ -53,6 +56,7 @@ struct report {
 	struct agg_http http; /* agg_http.c: HTTP transfers by endpoint */
 	struct agg_lock locks; /* pthread lock contention (agg_lock.c) */
 	struct agg_sql sql;
+	struct agg_growth growth; /* heap over time, per-site rates and verdicts */
 	struct sym *sym;
 	struct hmap stacks; /* stack id -> struct rp_stack * */
 	VEC(char *) warnings;
@@ -124,6 +128,8 @@ int fmt_html(struct report *r, FILE *out);
 void fmt_text_sql(FILE *o, struct report *r);
 struct jw;
 void fmt_json_sql(struct jw *w, struct report *r);
+/*! fmt_text_growth() : the text growth section alone (analyze --follow prints it). */
+void fmt_text_growth(FILE *o, struct report *r);
 
 struct jw;
 /*! fmt_json_stack() : write stack_id as the contract's FRAME array under key (every

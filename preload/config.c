@@ -22,6 +22,8 @@ unsigned opt_buffer_kb = 512;
 unsigned opt_pool_mb = 1024;
 int opt_zstd_level = 3;
 unsigned opt_max_stacks = 1u << 20;
+unsigned opt_snapshot_ms = 1000;
+uint64_t opt_sample_bytes = 0;
 bool opt_quiet = false;
 bool opt_url_query = false;
 bool opt_lock_count = false;
@@ -153,6 +155,31 @@ static void knob_level(void)
 	opt_zstd_level = neg ? -(int)v : (int)v;
 }
 
+/* knob_endurance() : the snapshot interval and byte sampling (docs/endurance.md). Summary
+ * mode, the flight recorder and sampling all rest on snapshots, so they cannot be off then. */
+static void knob_endurance(void)
+{
+	const char *s = getenv("INTERCEPT_SNAPSHOT_MS");
+	uint64_t v;
+	if (s && (parse_u(s, 0, 3600000, &v) || (v && v < 10)))
+		ic_log("INTERCEPT_SNAPSHOT_MS=%s is not 0 or a number in 10..3600000; using %u", s,
+		       opt_snapshot_ms);
+	else if (s)
+		opt_snapshot_ms = (unsigned)v;
+	s = getenv("INTERCEPT_SAMPLE");
+	if (s && parse_u(s, 0, 1ull << 40, &v))
+		ic_log("INTERCEPT_SAMPLE=%s is not a number of bytes; using 0 (every allocation)",
+		       s);
+	else if (s)
+		opt_sample_bytes = v;
+	if (!opt_snapshot_ms &&
+	    (opt_malloc == ITF_MALLOC_SUMMARY || opt_max_mb || opt_sample_bytes)) {
+		ic_log("INTERCEPT_SNAPSHOT_MS=0 cannot be used with summary mode, INTERCEPT_MAX_MB "
+		       "or INTERCEPT_SAMPLE (they rest on snapshots); using 1000");
+		opt_snapshot_ms = 1000;
+	}
+}
+
 void cfg_load(void)
 {
 	static bool loaded;
@@ -179,17 +206,7 @@ void cfg_load(void)
 		else if (s)
 			opt_max_mb = v;
 	}
-	/* Not built yet (docs/configuration.md): say so rather than pretend. */
-	if (opt_malloc == ITF_MALLOC_SUMMARY) {
-		ic_log("INTERCEPT_MALLOC=summary is not available in this version; recording "
-		       "every allocation (full)");
-		opt_malloc = ITF_MALLOC_FULL;
-	}
-	if (opt_max_mb) {
-		ic_log("INTERCEPT_MAX_MB is not available in this version; the trace is not "
-		       "bounded");
-		opt_max_mb = 0;
-	}
+	knob_endurance();
 	knob_u("INTERCEPT_STACK_DEPTH", &opt_stack_depth, 1, 256);
 	knob_u("INTERCEPT_FLUSH_MS", &opt_flush_ms, 10, 1000);
 	knob_bool("INTERCEPT_DROP", &opt_drop);

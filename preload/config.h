@@ -19,6 +19,8 @@ extern unsigned opt_buffer_kb;	    /* INTERCEPT_BUFFER_KB: per-thread ring size 
 extern unsigned opt_pool_mb;	    /* INTERCEPT_POOL_MB: bound on all rings together */
 extern int opt_zstd_level;	    /* INTERCEPT_ZSTD_LEVEL */
 extern unsigned opt_max_stacks;	    /* INTERCEPT_MAX_STACKS: distinct stacks interned */
+extern unsigned opt_snapshot_ms;    /* INTERCEPT_SNAPSHOT_MS: heap snapshot interval, 0 = none */
+extern uint64_t opt_sample_bytes;   /* INTERCEPT_SAMPLE: mean bytes between samples, 0 = all */
 extern bool opt_quiet;		    /* INTERCEPT_QUIET: no "intercept:" lines */
 extern bool opt_url_query;	    /* INTERCEPT_URL_QUERY: keep URL query strings */
 extern bool opt_lock_count;	    /* INTERCEPT_LOCK_COUNT: count every lock acquisition */

@@ -17,11 +17,12 @@
 #include "hook.h"
 #include "intercept/trace_format.h"
 #include "resolve.h"
+#include "sample.h"
 #include "stack.h"
 
 /* ---- recording (guard held) --------------------------------------------------------------- */
 
-static IC_NOINLINE void rec_alloc(void *p, size_t n)
+static IC_NOINLINE void rec_alloc_now(void *p, size_t n)
 {
 	uint64_t ts = clk_after();
 	int e = errno;
@@ -40,9 +41,8 @@ static IC_NOINLINE void rec_alloc(void *p, size_t n)
 	errno = e;
 }
 
-static IC_NOINLINE void rec_free(void *p)
+static IC_NOINLINE void rec_free_at(void *p, uint64_t ts)
 {
-	uint64_t ts = clk_before();
 	struct tstate *t = tls_state();
 	if (IC_LIKELY(t != NULL)) {
 		struct ev_free *ev = buf_reserve(t, sizeof(*ev));
@@ -55,8 +55,42 @@ static IC_NOINLINE void rec_free(void *p)
 	}
 }
 
-static IC_NOINLINE void rec_realloc(uint64_t ts_free, void *old, void *p, size_t n)
+/* With INTERCEPT_SAMPLE (sample.h) only sampled allocations, and frees of blocks that may
+ * have been sampled, are recorded; the decision costs a countdown or a load. */
+static inline void rec_alloc(void *p, size_t n)
 {
+	if (IC_UNLIKELY(smp_on)) {
+		int e = errno;
+		bool take = smp_alloc((uintptr_t)p, n);
+		errno = e;
+		if (!take)
+			return;
+	}
+	rec_alloc_now(p, n);
+}
+
+static inline void rec_free(void *p)
+{
+	if (IC_UNLIKELY(smp_on) && !smp_free((uintptr_t)p))
+		return;
+	rec_free_at(p, clk_before());
+}
+
+/* was: with sampling, old was a sampled block (smp_free() ran before the real call). */
+static IC_NOINLINE void rec_realloc(uint64_t ts_free, void *old, void *p, size_t n, bool was)
+{
+	if (IC_UNLIKELY(smp_on)) {
+		/* a realloc is a free of old and an allocation of p, each sampled or not */
+		int e = errno;
+		bool now = smp_alloc((uintptr_t)p, n);
+		errno = e;
+		if (was && !now)
+			rec_free_at(old, ts_free);
+		if (now && !was)
+			rec_alloc_now(p, n);
+		if (!was || !now)
+			return;
+	}
 	uint64_t ts = clk_after();
 	int e = errno;
 	struct tstate *t = tls_state();
@@ -174,10 +208,14 @@ static void *realloc_common(void *old, size_t n)
 		if (p)
 			rec_alloc(p, 0);
 	} else {
+		/* before the call: once old is freed another thread may get its address */
+		bool was = IC_UNLIKELY(smp_on) && smp_free((uintptr_t)old);
 		uint64_t ts_free = clk_before();
 		p = real_realloc(old, n);
 		if (p)
-			rec_realloc(ts_free, old, p, n);
+			rec_realloc(ts_free, old, p, n, was);
+		else if (was)
+			smp_keep((uintptr_t)old); /* failed: old is still allocated, and sampled */
 	}
 	hook_leave();
 	return p;

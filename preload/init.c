@@ -16,6 +16,7 @@
 #include "lockcount.h"
 #include "modules.h"
 #include "resolve.h"
+#include "sample.h"
 #include "stack.h"
 #include "writer.h"
 
@@ -47,6 +48,9 @@ void ic_lazy_init(void)
 		return;
 	}
 	lkc_init(); /* INTERCEPT_LOCK_COUNT=1; on failure counting stays off, nothing else */
+	if (smp_init())
+		ic_log("INTERCEPT_SAMPLE: out of memory for the sample filter; recording every "
+		       "allocation");
 	atomic_store(&ic_state, IC_READY);
 	atomic_store(&ic_active, opt_hooks);
 }

@@ -132,6 +132,7 @@ void tls_reset_after_fork(void)
 		atomic_store_explicit(&t->truncated, 0, memory_order_relaxed);
 		t->announced = 0;
 		t->half = 0;
+		t->smp_rng = 0; /* sampling: a child draws its own sample points */
 		buf_reset_limits(t);
 		if (t != ic_tls.t)
 			atomic_store_explicit(&t->state, TS_FREE, memory_order_relaxed);

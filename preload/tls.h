@@ -25,6 +25,8 @@ struct tstate {
 	uint64_t wake_at;		      /* wake the writer when head passes this */
 	uint32_t tid;			      /* kernel tid, cached at registration */
 	uint32_t pad0;
+	uint64_t smp_left;		      /* sample.h: bytes until the next sample */
+	uint64_t smp_rng;		      /* sample.h: xorshift state, 0 = not seeded */
 
 	/* Written by the owner (release), read by the writer (acquire). */
 	_Alignas(IC_CACHELINE) _Atomic uint64_t committed; /* records below are complete */

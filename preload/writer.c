@@ -29,6 +29,8 @@
 #include "live.h"
 #include "lockcount.h"
 #include "modules.h"
+#include "sample.h"
+#include "snapshot.h"
 #include "tls.h"
 #include "writer.h"
 
@@ -67,12 +69,48 @@ static struct {
 	uint32_t stk_done, str_done, mod_done;
 	bool header_done;
 	bool fork_child;
+	uint64_t hdr_ts, hdr_mono, hdr_rt; /* the header's start, kept for a prologue */
+	uint64_t applied_ts;		   /* the newest event applied to the live heap */
+	size_t ch_target;		   /* encoded bytes per chunk (smaller when bounded) */
 	uint64_t last_sync_ns, last_counters_ns, last_housekeeping_ns;
 	/* counters */
 	uint64_t bytes_written, raw_bytes, lost_bytes, events;
 	bool write_failed;
 	uint8_t scratch[8192]; /* meta payloads are built here before their length is known */
 } wr = {.fd = -1};
+
+/* The flight recorder (INTERCEPT_MAX_MB, docs/endurance.md): the file is a series of
+ * segments, each beginning with a chunk holding a full heap snapshot. When the next chunk
+ * might not fit under the bound, the file is rewritten: header, a prologue of the
+ * definitions and snapshots the kept chunks need, then the newest segments (about half the
+ * bound), copied in the kernel; the new file replaces the old one by rename(2), so the path
+ * always names a whole, readable trace. Protected by the writer lock, like `wr`. */
+#define FL_SEGS 64
+struct fl_seg {
+	uint64_t off;	   /* file offset of its first chunk */
+	uint64_t seq;	   /* that chunk's seq */
+	uint64_t emit_ts;  /* and emit_ts */
+	uint64_t snap_seq; /* its full snapshot's seq */
+	uint32_t stk, str, mod; /* definitions written before it (ids / module events) */
+};
+static struct {
+	bool on;
+	bool busy;	    /* rewriting or writing a segment's first chunk: no recursion */
+	bool prologue;	    /* chunks now built are the prologue of a rewritten file */
+	bool no_new_seg;    /* the drain writing END or EXEC: no segment starts in it */
+	bool last_chunk;    /* the chunk being built ends the trace (END or EXEC) */
+	bool warned;
+	uint64_t bound;	    /* bytes */
+	uint64_t seg_target; /* bytes a segment grows to before the next one starts */
+	uint64_t max_frame; /* largest compressed chunk */
+	uint64_t file_size; /* bytes in the current file */
+	uint64_t pro_seq, pro_emit; /* seq and emit_ts of the prologue's chunks */
+	void *dctx;	    /* ZSTD_DCtx: reading back the chunks a rewrite drops */
+	uint8_t *dbuf;	    /* CH_CAP bytes: one of them, decompressed */
+	uint64_t rewrites;
+	struct fl_seg segs[FL_SEGS];
+	uint32_t n_segs;
+} fl;
 
 static pthread_t wr_thread;
 static _Atomic uint32_t wr_alive;   /* 1 while the thread drains */
@@ -115,7 +153,8 @@ void wr_wake(void)
  * FIFO; an existing regular file of ours is truncated. @return fd or -errno. */
 static int open_trace(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+	int fd = open(path, (opt_max_mb ? O_RDWR : O_WRONLY) | O_CREAT | O_TRUNC | O_NOFOLLOW |
+				    O_CLOEXEC | O_NONBLOCK,
 		      0600);
 	if (fd < 0)
 		return -errno;
@@ -144,7 +183,8 @@ static bool fd_still_ours(void)
 	struct stat st;
 	if (wr.fd >= 0 && !fstat(wr.fd, &st) && st.st_dev == wr.dev && st.st_ino == wr.ino)
 		return true;
-	int fd = open(wr.path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int fd = open(wr.path, (opt_max_mb ? O_RDWR : O_WRONLY) | O_APPEND | O_NOFOLLOW |
+				       O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) || st.st_dev != wr.dev || st.st_ino != wr.ino) {
@@ -161,9 +201,15 @@ static bool fd_still_ours(void)
 	return true;
 }
 
+static void fl_lost(size_t len);
+
 static void write_all(const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
+	if (fl.on && !fl.prologue && fl.file_size + len > fl.bound) {
+		fl_lost(len);
+		return;
+	}
 	if (wr.write_failed || !fd_still_ours()) {
 		if (!wr.write_failed)
 			ic_log("the trace file %s was closed or replaced under the profiler; later "
@@ -188,6 +234,7 @@ static void write_all(const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 		wr.bytes_written += (uint64_t)n;
+		fl.file_size += (uint64_t)n;
 	}
 }
 
@@ -227,6 +274,9 @@ static void sec_begin(uint16_t kind, uint32_t reserved, uint64_t ts_base)
 	wr.n_sections++;
 }
 
+static void fl_after_chunk(void);
+static void fl_room_for_snapshot(uint64_t est);
+
 /* ch_finish() : close the chunk, compress it as one frame, write it. Empty chunks (no
  * section) are not written. */
 static void ch_finish(void)
@@ -237,9 +287,9 @@ static void ch_finish(void)
 	uint8_t *h = wr.stage;
 	itf_st32(h, ITF_CHUNK_MAGIC);
 	itf_st16(h + 4, sizeof(struct itf_chunk_hdr));
-	itf_st16(h + 6, 0);
-	itf_st64(h + 8, wr.seq++);
-	itf_st64(h + 16, wr.emit_ts);
+	itf_st16(h + 6, fl.prologue ? ITF_CHUNK_PROLOGUE : 0);
+	itf_st64(h + 8, fl.prologue ? fl.pro_seq : wr.seq++);
+	itf_st64(h + 16, fl.prologue ? fl.pro_emit : wr.emit_ts);
 	itf_st32(h + 24, wr.n_sections);
 	itf_st32(h + 28, (uint32_t)(wr.used - sizeof(struct itf_chunk_hdr)));
 	size_t n = ZSTD_compress2(wr.cctx, wr.out, wr.out_cap, wr.stage, wr.used);
@@ -255,6 +305,8 @@ static void ch_finish(void)
 		write_all(wr.out, n);
 	}
 	ch_begin();
+	if (fl.on)
+		fl_after_chunk();
 }
 
 /* room() : make sure need bytes fit in the chunk; when not, the chunk is finished and a new
@@ -262,7 +314,7 @@ static void ch_finish(void)
  * the caller must begin it again with a fresh base). */
 static bool room(size_t need)
 {
-	if (wr.used + need <= CH_CAP && wr.used < CH_TARGET)
+	if (wr.used + need <= CH_CAP && wr.used < wr.ch_target)
 		return false;
 	ch_finish();
 	return true;
@@ -271,6 +323,7 @@ static bool room(size_t need)
 /* meta_put() : append one META record (type, len, payload in wr.scratch). */
 static void meta_put(uint8_t type, size_t len)
 {
+	IC_ASSERT(len <= sizeof(wr.scratch));
 	if (room(len + 16) || wr.sec_off == 0 || wr.sec_kind != ITF_SEC_META)
 		sec_begin(ITF_SEC_META, 0, 0);
 	uint8_t *p = wr.stage + wr.used;
@@ -328,10 +381,13 @@ static void read_cmdline(void)
 static void meta_header(void)
 {
 	uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
-	uint64_t ts, mono;
-	clk_sync(&ts, &mono);
-	struct timespec rt;
-	clock_gettime(CLOCK_REALTIME, &rt);
+	if (!wr.header_done) {
+		/* a flight-recorder prologue repeats the first header's start, not now */
+		struct timespec rt;
+		clk_sync(&wr.hdr_ts, &wr.hdr_mono);
+		clock_gettime(CLOCK_REALTIME, &rt);
+		wr.hdr_rt = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
+	}
 	double hz = clk_nominal_hz();
 	uint64_t hz_bits;
 	memcpy(&hz_bits, &hz, 8);
@@ -346,19 +402,28 @@ static void meta_header(void)
 	p = itf_put_u(p, 0); /* ts_shift */
 	itf_st64(p, hz_bits);
 	p += 8;
-	p = itf_put_u(p, ts);
-	p = itf_put_u(p, mono);
-	p = itf_put_u(p, (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec);
+	p = itf_put_u(p, wr.hdr_ts);
+	p = itf_put_u(p, wr.hdr_mono);
+	p = itf_put_u(p, wr.hdr_rt);
 	p = itf_put_u(p, opt_hooks);
 	p = itf_put_u(p, opt_malloc);
 	p = itf_put_u(p, opt_stack_depth);
 	p = itf_put_u(p, (opt_drop ? ITF_HDR_DROP_MODE : 0u) |
 			     (wr.fork_child ? ITF_HDR_FORK_CHILD : 0u) |
-			     (opt_lock_count ? ITF_HDR_LOCK_COUNT : 0u));
+			     (opt_lock_count ? ITF_HDR_LOCK_COUNT : 0u) |
+			     (fl.on ? ITF_HDR_BOUNDED : 0u));
 	p = put_str(p, cmdline, cmdline_len, end);
 	p = put_str(p, exe, (size_t)en, end);
-	p = itf_put_u(p, 0); /* sample_bytes */
+	p = itf_put_u(p, smp_on ? opt_sample_bytes : 0);
 	meta_put(ITF_META_HEADER, (size_t)(p - wr.scratch));
+}
+
+static void meta_clock_pair(uint64_t ts, uint64_t mono)
+{
+	uint8_t *p = wr.scratch;
+	p = itf_put_u(p, ts);
+	p = itf_put_u(p, mono);
+	meta_put(ITF_META_CLOCK_SYNC, (size_t)(p - wr.scratch));
 }
 
 static void meta_clock_sync(void)
@@ -371,14 +436,16 @@ static void meta_clock_sync(void)
 	meta_put(ITF_META_CLOCK_SYNC, (size_t)(p - wr.scratch));
 }
 
-static void meta_modules(void)
+/* meta_module_events() : MODULE_LOAD / MODULE_UNLOAD records for log entries [*from, to)
+ * (to clamped to the log), advancing *from. */
+static void meta_module_events(uint32_t *from, uint32_t to)
 {
 	uint32_t n;
 	const struct mod_entry *ents;
 	const char *arena;
 	const struct mod_event *ev = mod_events(&n, &ents, &arena);
-	for (; wr.mod_done < n; wr.mod_done++) {
-		const struct mod_event *e = &ev[wr.mod_done];
+	for (; *from < n && *from < to; (*from)++) {
+		const struct mod_event *e = &ev[*from];
 		const struct mod_entry *m = &ents[e->module];
 		uint8_t *p = wr.scratch, *end = wr.scratch + sizeof(wr.scratch);
 		if (e->unload) {
@@ -399,11 +466,19 @@ static void meta_modules(void)
 	}
 }
 
-static void meta_stacks(void)
+static void meta_modules(void)
 {
-	uint32_t last = intern_last_id(&stk_table), len;
-	for (; wr.stk_done < last; wr.stk_done++) {
-		uint32_t id = wr.stk_done + 1;
+	meta_module_events(&wr.mod_done, UINT32_MAX);
+}
+
+/* meta_stack_defs() : STACK_DEF records for ids (*done, last], advancing *done; stops at an
+ * id still being inserted. rescan: check frames against the module table first (not in a
+ * prologue, which must not log module events of its own). */
+static void meta_stack_defs(uint32_t *done, uint32_t last, bool rescan)
+{
+	uint32_t len;
+	for (; *done < last; (*done)++) {
+		uint32_t id = *done + 1;
 		const uint8_t *b = intern_bytes(&stk_table, id, &len);
 		if (!b)
 			break; /* still being inserted: next drain */
@@ -414,7 +489,7 @@ static void meta_stacks(void)
 		memcpy(w, b, nw * 8);
 		/* A frame outside every known module: a library was loaded since the last
 		 * scan (dlopen is not interposed, see hook_dl.c). Log it before the stack. */
-		for (uint32_t i = 1; i < nw; i++) {
+		for (uint32_t i = 1; rescan && i < nw; i++) {
 			if (!mod_covers(w[i])) {
 				mod_rescan();
 				meta_modules();
@@ -432,11 +507,17 @@ static void meta_stacks(void)
 	}
 }
 
-static void meta_strings(void)
+static void meta_stacks(void)
 {
-	uint32_t last = intern_last_id(&str_table), len;
-	for (; wr.str_done < last; wr.str_done++) {
-		uint32_t id = wr.str_done + 1;
+	meta_stack_defs(&wr.stk_done, intern_last_id(&stk_table), true);
+}
+
+/* meta_string_defs() : STRING_DEF records for ids (*done, last], advancing *done. */
+static void meta_string_defs(uint32_t *done, uint32_t last)
+{
+	uint32_t len;
+	for (; *done < last; (*done)++) {
+		uint32_t id = *done + 1;
 		const uint8_t *b = intern_bytes(&str_table, id, &len);
 		if (!b)
 			break;
@@ -447,6 +528,11 @@ static void meta_strings(void)
 		p = put_str(p, b + (len ? 1 : 0), len ? len - 1 : 0, end);
 		meta_put(ITF_META_STRING_DEF, (size_t)(p - wr.scratch));
 	}
+}
+
+static void meta_strings(void)
+{
+	meta_string_defs(&wr.str_done, intern_last_id(&str_table));
 }
 
 static void meta_thread(uint32_t tid, unsigned state, uint64_t ts)
@@ -488,7 +574,9 @@ static void meta_counters(uint64_t ts)
 	live_get_stats(&ls);
 	uint64_t pool = tls_pool_bytes() + atomic_load(&stk_table.arena_used) +
 			atomic_load(&str_table.arena_used) + CH_CAP + wr.out_cap + ls.table_bytes +
-			lkc_table_bytes();
+			lkc_table_bytes() + snap_memory_bytes() +
+			(smp_on ? ((uint64_t)SMP_GROUP << SMP_GROUP_BITS) * 8 + sizeof(smp_count)
+				: 0);
 	uint8_t *p = wr.scratch;
 	p = itf_put_u(p, ts);
 	p = itf_put_u(p, dropped);
@@ -654,6 +742,8 @@ static inline void live_apply(const struct enc_ev *e)
 	case ITF_EV_ALLOC:
 	case ITF_EV_REALLOC:
 		live_alloc(e->ptr, e->size, e->stack, e->ts);
+		if (IC_UNLIKELY(smp_on))
+			snap_note_alloc(e->stack, e->size); /* sampling estimates */
 		break;
 	case ITF_EV_FREE:
 		live_free(e->ptr, e->ts);
@@ -677,14 +767,25 @@ static void merge_events(uint64_t cutoff)
 		const struct ev_hdr *h = cur_record(c);
 		struct enc_ev e;
 		ev_of(c, h, &e);
-		live_apply(&e);
-		if (room(enc_max(&e)) || !open || wr.sec_off == 0 ||
-		    wr.sec_kind != ITF_SEC_EVENTS) {
+		/* summary mode: the live heap learns of an allocation event, the trace does not
+		 * (the snapshots carry what it changed) */
+		bool keep = opt_malloc != ITF_MALLOC_SUMMARY ||
+			    (e.type != ITF_EV_ALLOC && e.type != ITF_EV_FREE &&
+			     e.type != ITF_EV_REALLOC);
+		if (keep && (room(enc_max(&e)) || !open || wr.sec_off == 0 ||
+			     wr.sec_kind != ITF_SEC_EVENTS)) {
 			sec_begin(ITF_SEC_EVENTS, 0, enc_section_start(&st, e.ts));
 			open = true;
 		}
-		uint8_t *end = enc_event(&st, &e, wr.stage + wr.used, &wr.sec_records);
-		wr.used = (size_t)(end - wr.stage);
+		/* after room(): a chunk finished there (and a flight-recorder segment's full
+		 * snapshot written after it) must not include this event, which goes in the next */
+		live_apply(&e);
+		if (e.ts > wr.applied_ts)
+			wr.applied_ts = e.ts;
+		if (keep) {
+			uint8_t *end = enc_event(&st, &e, wr.stage + wr.used, &wr.sec_records);
+			wr.used = (size_t)(end - wr.stage);
+		}
 		wr.events++;
 		if (h->type == EV_REALLOC && !c->half) {
 			c->half = 1; /* the allocation half comes at its own time */
@@ -718,8 +819,12 @@ static void drain(bool final)
 		meta_header();
 		wr.header_done = true;
 	}
+	/* In summary mode a drain usually has nothing to write: clock pairs go with the
+	 * snapshots (a chunk every 100 ms would cost more than the snapshots themselves). */
+	bool snap_now = snap_ok() && (final || exec_path || snap_due(now_ns));
 	if (final || now_ns - wr.last_sync_ns >= SYNC_EVERY_NS) {
-		meta_clock_sync();
+		if (opt_malloc != ITF_MALLOC_SUMMARY || snap_now)
+			meta_clock_sync();
 		if (mod_changed())
 			mod_rescan();
 		wr.last_sync_ns = now_ns;
@@ -784,11 +889,24 @@ static void drain(bool final)
 	/* stacks interned while the rings were encoded */
 	meta_stacks();
 	meta_strings();
+	fl.no_new_seg = final || exec_path;
+	if (snap_now) {
+		unsigned flags = final || exec_path ? ITF_SNAP_FULL | ITF_SNAP_FINAL : 0;
+		fl_room_for_snapshot(snap_estimate(flags));
+		fl.busy = fl.on; /* no rewrite, no segment in the middle of a snapshot */
+		snap_write(wr.emit_ts, now_ns, flags);
+		fl.busy = false;
+	}
 	if (final || housekeeping) {
 		meta_counters(clk_now());
 		wr.last_counters_ns = now_ns;
 		wr.last_housekeeping_ns = now_ns;
 	}
+	fl.last_chunk = final || exec_path;
+	if (final && smp_on && atomic_load(&smp_overflow))
+		ic_log("%lu sampled blocks were not tracked (the sample set was full); their frees "
+		       "were not recorded and they may show as leaked",
+		       (unsigned long)atomic_load(&smp_overflow));
 	if (final) {
 		uint8_t *p = wr.scratch;
 		p = itf_put_u(p, clk_now());
@@ -802,6 +920,7 @@ static void drain(bool final)
 		meta_put(ITF_META_EXEC, (size_t)(p - wr.scratch));
 	}
 	ch_finish();
+	fl.no_new_seg = fl.last_chunk = false;
 }
 
 static void *wr_main(void *arg)
@@ -817,7 +936,10 @@ static void *wr_main(void *arg)
 		wr_unlock();
 		if (atomic_load_explicit(&wr_stop, memory_order_acquire))
 			break;
-		futex_wait_ms(&wr_wake_word, seen, opt_flush_ms);
+		unsigned wait_ms = opt_flush_ms;
+		if (snap_ok() && opt_snapshot_ms < wait_ms)
+			wait_ms = opt_snapshot_ms;
+		futex_wait_ms(&wr_wake_word, seen, wait_ms);
 	}
 	wr_lock();
 	drain(true);
@@ -924,6 +1046,301 @@ static void write_file_header(void)
 	write_all(hdr, sizeof(hdr));
 }
 
+/* ---- the flight recorder (INTERCEPT_MAX_MB) -------------------------------------------------- */
+
+static void fl_setup(void)
+{
+	memset(&fl, 0, sizeof(fl));
+	wr.ch_target = CH_TARGET;
+	if (!opt_max_mb)
+		return;
+	fl.on = true;
+	fl.bound = opt_max_mb << 20;
+	/* small chunks under a small bound, so that one chunk is a small part of it */
+	uint64_t t = fl.bound / 32;
+	wr.ch_target = t < (16u << 10) ? 16u << 10 : t > CH_TARGET ? CH_TARGET : (size_t)t;
+	fl.max_frame = ZSTD_compressBound(wr.ch_target + CH_MARGIN) + 64;
+	fl.seg_target = fl.bound / 8;
+}
+
+static void fl_lost(size_t len)
+{
+	wr.lost_bytes += len;
+	if (!fl.warned)
+		ic_log("the trace reached INTERCEPT_MAX_MB=%lu and could not be shortened enough; "
+		       "data beyond the bound is lost (counted)",
+		       (unsigned long)opt_max_mb);
+	fl.warned = true;
+}
+
+/* copy_range() : len bytes of in at off to out's current position: in the kernel with
+ * copy_file_range(2), else through the (free) compression buffer. @return 0 or -EIO. */
+static int copy_range(int in, uint64_t off, int out, uint64_t len)
+{
+	off_t io = (off_t)off;
+	while (len) {
+		ssize_t n = copy_file_range(in, &io, out, NULL, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len -= (uint64_t)n;
+	}
+	while (len) {
+		size_t want = len < wr.out_cap ? (size_t)len : wr.out_cap;
+		ssize_t r = pread(in, wr.out, want, (off_t)io);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -EIO;
+		for (ssize_t done = 0; done < r;) {
+			ssize_t w = write(out, wr.out + done, (size_t)(r - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -EIO;
+			done += w;
+		}
+		io += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+/* fl_scan_chunk() : hand the snapshot records of one chunk (ours: still, every length is
+ * checked) to the archive. */
+static void fl_scan_chunk(const uint8_t *c, size_t len)
+{
+	if (len < sizeof(struct itf_chunk_hdr) || itf_ld32(c) != ITF_CHUNK_MAGIC)
+		return;
+	const uint8_t *p = c + itf_ld16(c + 4), *end = c + len;
+	uint32_t n_sec = itf_ld32(c + 24);
+	for (uint32_t i = 0; i < n_sec && p <= end && (size_t)(end - p) >= 24; i++) {
+		uint16_t kind = itf_ld16(p);
+		uint32_t size = itf_ld32(p + 4);
+		p += sizeof(struct itf_sec_hdr);
+		if (size > (size_t)(end - p))
+			return;
+		const uint8_t *q = p, *send = p + size;
+		while (kind == ITF_SEC_META && q < send) {
+			uint8_t type = *q++;
+			uint64_t rl;
+			if (itf_get_u(&q, send, &rl) || rl > (uint64_t)(send - q))
+				break;
+			if (type == ITF_META_SNAPSHOT || type == ITF_META_SNAP_SITES)
+				snap_archive_record(type, q, (size_t)rl);
+			q += rl;
+		}
+		p = send;
+	}
+}
+
+/* fl_read_snapshots() : read back [from, to) of the file (the part a rewrite drops), frame
+ * by frame, and archive the snapshots in it: those of the previous prologue, then those of
+ * the dropped segments, oldest first. The frame buffer is free here. */
+static void fl_read_snapshots(int fd, uint64_t from, uint64_t to)
+{
+	snap_archive_reset();
+	if (!fl.dctx && !(fl.dctx = ZSTD_createDCtx()))
+		return;
+	if (!fl.dbuf && (fl.dbuf = mmap(NULL, CH_CAP, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		fl.dbuf = NULL;
+		return;
+	}
+	for (uint64_t off = from; off < to;) {
+		size_t want = to - off < wr.out_cap ? (size_t)(to - off) : wr.out_cap;
+		ssize_t n = pread(fd, wr.out, want, (off_t)off);
+		if (n < 8)
+			return;
+		size_t fsz;
+		if ((itf_ld32(wr.out) & 0xFFFFFFF0u) == 0x184D2A50u)
+			fsz = 8 + (size_t)itf_ld32(wr.out + 4); /* a skippable frame */
+		else if (ZSTD_isError(fsz = ZSTD_findFrameCompressedSize(wr.out, (size_t)n)))
+			return;
+		else {
+			size_t len = ZSTD_decompressDCtx(fl.dctx, fl.dbuf, CH_CAP, wr.out, fsz);
+			if (!ZSTD_isError(len))
+				fl_scan_chunk(fl.dbuf, len);
+		}
+		off += fsz;
+	}
+}
+
+/* fl_rewrite() : replace the file by a new one (same path, by rename) holding the file
+ * header, a prologue (HEADER, clock pairs, the module events, strings and stacks written
+ * before segment s, the snapshots older than s), and the bytes from s to the end. s NULL:
+ * nothing is kept. @return 0 (the writer now appends to the new file), -EFBIG when the
+ * result would not leave room for one more chunk under the bound, or -errno; on failure
+ * nothing changed. */
+static int fl_rewrite(const struct fl_seg *s)
+{
+	char tmp[PATH_MAX];
+	if (ic_fmt(tmp, sizeof(tmp), "%s.tmp", wr.path) >= sizeof(tmp) - 1)
+		return -ENAMETOOLONG;
+	unlink(tmp); /* a previous run's, killed while rewriting */
+	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (hi >= 0) {
+		close(fd);
+		fd = hi;
+	}
+	struct stat st;
+	if (fstat(fd, &st)) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return -e;
+	}
+	/* the snapshots of what is dropped, before the buffers build the prologue */
+	fl_read_snapshots(wr.fd, sizeof(struct itf_file_hdr) + 8, s ? s->off : fl.file_size);
+	int old_fd = wr.fd;
+	dev_t old_dev = wr.dev;
+	ino_t old_ino = wr.ino;
+	uint64_t old_size = fl.file_size;
+	bool failed_before = wr.write_failed;
+	wr.fd = fd;
+	wr.dev = st.st_dev;
+	wr.ino = st.st_ino;
+	fl.file_size = 0;
+	write_file_header();
+	fl.prologue = true;
+	fl.pro_seq = s ? s->seq : wr.seq;
+	fl.pro_emit = s ? s->emit_ts : wr.emit_ts;
+	ch_begin();
+	meta_header();
+	meta_clock_pair(wr.hdr_ts, wr.hdr_mono); /* the clock fit spans the whole run */
+	meta_clock_sync();
+	uint32_t done = 0;
+	meta_module_events(&done, s ? s->mod : wr.mod_done);
+	done = 0;
+	meta_string_defs(&done, s ? s->str : wr.str_done);
+	done = 0;
+	meta_stack_defs(&done, s ? s->stk : wr.stk_done, false);
+	snap_emit_archive();
+	ch_finish();
+	fl.prologue = false;
+	uint64_t pro_end = fl.file_size, keep = s ? old_size - s->off : 0;
+	int rc = 0;
+	if (wr.write_failed && !failed_before)
+		rc = -EIO;
+	else if (pro_end + keep + fl.max_frame > fl.bound)
+		rc = -EFBIG;
+	else if (keep)
+		rc = copy_range(old_fd, s->off, fd, keep);
+	if (!rc && rename(tmp, wr.path))
+		rc = -errno;
+	if (rc) {
+		wr.fd = old_fd;
+		wr.dev = old_dev;
+		wr.ino = old_ino;
+		wr.write_failed = failed_before;
+		fl.file_size = old_size;
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	close(old_fd);
+	fl.file_size = pro_end + keep;
+	return 0;
+}
+
+/* fl_compact() : rewrite the file keeping the newest segments that fit in half the bound
+ * (fewer if the prologue needs the room; none if even the newest does not fit, and then a
+ * segment starts right away). */
+static void fl_compact(void)
+{
+	uint32_t k = 0;
+	while (k < fl.n_segs && fl.file_size - fl.segs[k].off > fl.bound / 2)
+		k++;
+	for (;;) {
+		const struct fl_seg *s = k < fl.n_segs ? &fl.segs[k] : NULL;
+		uint64_t base = s ? s->off : fl.file_size, old_size = fl.file_size;
+		int rc = fl_rewrite(s);
+		if (rc == -EFBIG && s) {
+			k++;
+			continue;
+		}
+		if (rc) {
+			if (!fl.warned)
+				ic_log("cannot rewrite the bounded trace %s (error %d); data "
+				       "beyond INTERCEPT_MAX_MB is lost (counted)",
+				       wr.path, -rc);
+			fl.warned = true;
+			return;
+		}
+		uint64_t pro_end = fl.file_size - (old_size - base);
+		for (uint32_t j = k; j < fl.n_segs; j++) {
+			fl.segs[j - k] = fl.segs[j];
+			fl.segs[j - k].off = fl.segs[j].off - base + pro_end;
+		}
+		fl.n_segs -= k;
+		fl.rewrites++;
+		return;
+	}
+}
+
+/* fl_new_segment() : start a segment at the next chunk: remember where, and what was
+ * defined before it, and write the full snapshot it begins with (its own chunk). */
+static void fl_new_segment(void)
+{
+	if (fl.n_segs == FL_SEGS) { /* not reached: segments are seg_target bytes or more */
+		memmove(fl.segs, fl.segs + 1, (FL_SEGS - 1) * sizeof(fl.segs[0]));
+		fl.n_segs--;
+	}
+	/* room for the full snapshot (its chunks are written without the check: busy) */
+	uint64_t est = snap_estimate(ITF_SNAP_FULL);
+	if (fl.file_size + est + est / 64 + 2 * fl.max_frame > fl.bound)
+		fl_compact();
+	struct fl_seg *g = &fl.segs[fl.n_segs++];
+	g->off = fl.file_size;
+	g->seq = wr.seq;
+	g->emit_ts = wr.emit_ts;
+	g->stk = wr.stk_done;
+	g->str = wr.str_done;
+	g->mod = wr.mod_done;
+	g->snap_seq = snap_next_seq();
+	/* mid-drain, the live heap is exact as of the newest event applied, not the cutoff */
+	snap_write(wr.applied_ts ? wr.applied_ts : wr.emit_ts, 0, ITF_SNAP_FULL);
+	ch_finish();
+}
+
+/* fl_room_for_snapshot() : before a periodic or final snapshot of est bytes: finish the
+ * chunk being built (no segment starts there) and, if the snapshot might not fit under the
+ * bound, rewrite the file now, while nothing is half written. */
+static void fl_room_for_snapshot(uint64_t est)
+{
+	if (!fl.on || fl.busy)
+		return;
+	bool saved = fl.no_new_seg;
+	fl.no_new_seg = true;
+	ch_finish();
+	fl.no_new_seg = saved;
+	if (fl.file_size + est + est / 64 + 2 * fl.max_frame > fl.bound) {
+		fl.busy = true;
+		fl_compact();
+		fl.busy = false;
+	}
+}
+
+/* fl_after_chunk() : after every chunk written (the stage and the frame buffer are free):
+ * make room for the next one, and begin a segment when the current one is big enough. */
+static void fl_after_chunk(void)
+{
+	if (fl.busy || fl.last_chunk)
+		return;
+	fl.busy = true;
+	if (fl.file_size + fl.max_frame > fl.bound)
+		fl_compact();
+	if (snap_ok() &&
+	    (!fl.n_segs || (!fl.no_new_seg &&
+			    fl.file_size - fl.segs[fl.n_segs - 1].off >= fl.seg_target)))
+		fl_new_segment();
+	fl.busy = false;
+}
+
 int wr_start(bool fork_child)
 {
 	wr_lock();
@@ -953,6 +1370,11 @@ int wr_start(bool fork_child)
 	wr.seq = 0;
 	wr.header_done = false;
 	wr.stk_done = wr.str_done = wr.mod_done = 0;
+	fl_setup();
+	if ((opt_hooks & ITF_HOOK_MALLOC) && snap_init(opt_max_stacks))
+		ic_log("out of memory for heap snapshots; the trace has none (growth report, "
+		       "summary mode and INTERCEPT_MAX_MB need them)");
+	snap_reset();
 	wr.bytes_written = wr.raw_bytes = wr.lost_bytes = wr.events = 0;
 	wr.write_failed = false;
 	wr.last_sync_ns = wr.last_housekeeping_ns = 0;

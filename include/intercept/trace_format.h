@@ -84,7 +84,7 @@ _Static_assert(sizeof(struct itf_file_hdr) == 24, "itf_file_hdr is 24 bytes");
  * OFFSET SIZE DESCRIPTION
  * 0      4    magic ITF_CHUNK_MAGIC
  * 4      2    header size in bytes (32 in version 1; readers skip what they do not know)
- * 6      2    flags, reserved, 0
+ * 6      2    flags (ITF_CHUNK_*); other bits reserved, 0
  * 8      8    seq: 0, 1, 2, ... per file; a gap means chunks were dropped
  * 16     8    emit_ts: writer clock (shifted) when it began collecting this chunk
  * 24     4    n_sections
@@ -99,6 +99,14 @@ struct itf_chunk_hdr {
 	uint32_t payload_size;
 };
 _Static_assert(sizeof(struct itf_chunk_hdr) == 32, "itf_chunk_hdr is 32 bytes");
+
+/* ITF_CHUNK_*: bits of a chunk's flags.
+ * ITF_CHUNK_PROLOGUE: written by the flight recorder (INTERCEPT_MAX_MB) when it dropped the
+ * oldest chunks: it re-defines what the kept chunks need (HEADER, modules, stacks, strings
+ * defined in dropped chunks) and carries the snapshots of the dropped part. It has the seq
+ * of the first kept chunk, so a reader counting seq gaps counts exactly the dropped ones,
+ * and that chunk's emit_ts. */
+#define ITF_CHUNK_PROLOGUE 0x1u
 
 /* ---- section ----------------------------------------------------------------------------- */
 
@@ -370,6 +378,31 @@ enum itf_sql_end {
  *   follow, the exec failed and the process went on.
  *   u ts | string path (the program passed to exec)
  *
+ * ITF_META_SNAPSHOT 0x50  (endurance, issue 7) a heap snapshot: the writer's per-site
+ *   counters (preload/live.c) after applying every allocation event that precedes this
+ *   record in file order. Written every snapshot interval (INTERCEPT_SNAPSHOT_MS), at the
+ *   start of every flight-recorder segment (FULL) and at exit or exec (FULL | FINAL). Its
+ *   site entries follow in ITF_META_SNAP_SITES records carrying the same snapshot seq; a
+ *   snapshot is complete when n_sites entries have been read (a reader drops an incomplete
+ *   one: the file was cut, or its chunk was dropped).
+ *   u ts (raw clock: the start of the drain whose events it includes) | u snapshot seq (0,
+ *   1, 2, ...; increasing in file order, gaps where snapshots were merged)
+ *   | u flags (ITF_SNAP_*) | u interval_ns (INTERCEPT_SNAPSHOT_MS in force, in ns)
+ *   | u n_sites (site entries in the SNAP_SITES records of this snapshot)
+ *   | u allocations | u frees | u bytes | u freed_bytes | u live_count | u live_bytes
+ *     (process totals since tracing began)
+ *   | u unmatched_frees (frees of blocks never seen allocated) | u lost (blocks the live
+ *     table forgot at its bound)
+ *   Without ITF_SNAP_FULL only the sites whose counters changed since the previous
+ *   snapshot are listed; the others keep their last listed values. With ITF_SNAP_FULL every
+ *   site with at least one allocation is listed, and a site not listed has none. With
+ *   sampling (header sample_bytes != 0) every count is an unbiased estimate, rounded.
+ *
+ * ITF_META_SNAP_SITES 0x51  site entries of a snapshot, ascending by stack id.
+ *   u snapshot seq | u n (entries in this record) | n times: u dstack (stack id minus the
+ *   previous entry's in this record; the first is the stack id itself) | u allocations
+ *   | u frees | u bytes | u live_count | u live_bytes (cumulative, this site)
+ *
  * ITF_META_LOCK_COUNTS 0x68  per-lock acquisition counts (INTERCEPT_LOCK_COUNT=1 only;
  *   preload/lockcount.c). Counts are cumulative since the start of this trace: a later
  *   record's entry for a lock supersedes earlier ones. Written by the writer at each drain
@@ -396,8 +429,14 @@ enum itf_meta_type {
 	ITF_META_COUNTERS = 0x47,
 	ITF_META_END = 0x48,
 	ITF_META_EXEC = 0x49,
+	ITF_META_SNAPSHOT = 0x50,
+	ITF_META_SNAP_SITES = 0x51,
 	ITF_META_LOCK_COUNTS = 0x68, /* the lock hook (issue 5) */
 };
+
+/* ITF_SNAP_*: bits of a SNAPSHOT record's flags. */
+#define ITF_SNAP_FULL 0x1u  /* every site with allocations is listed (a keyframe) */
+#define ITF_SNAP_FINAL 0x2u /* written at exit or exec: the live set the process ends with */
 
 enum itf_clock {
 	ITF_CLOCK_TSC = 1,	 /* rdtsc; invariant TSC (CPUID 0x80000007 EDX bit 8) */
@@ -432,6 +471,8 @@ enum itf_str_kind {
 #define ITF_HDR_FORK_CHILD 0x2u /* a forked child: blocks allocated before the fork are
 				   not in this trace, so their frees are unmatched */
 #define ITF_HDR_LOCK_COUNT 0x4u /* INTERCEPT_LOCK_COUNT=1: LOCK_COUNTS records are written */
+#define ITF_HDR_BOUNDED 0x8u /* INTERCEPT_MAX_MB (flight recorder): old chunks may have been
+				dropped; snapshots carry the live set they built */
 
 #define ITF_MAX_FRAMES 256u /* readers reject STACK_DEF with more frames */
 

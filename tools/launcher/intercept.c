@@ -27,10 +27,18 @@ static const char usage[] =
 	"                        (default intercept-%p.zst in the working directory)\n"
 	"  --hooks LIST          what to record: comma list of malloc,sqlite,curl,lock,\n"
 	"                        or all / none [INTERCEPT_HOOKS] (default all)\n"
-	"  --malloc MODE         full: every allocation and free; summary: periodic\n"
-	"                        per-site snapshots for long runs [INTERCEPT_MALLOC]\n"
-	"  --max-mb N            bound the trace at N MiB, keeping the newest events\n"
-	"                        [INTERCEPT_MAX_MB] (default 0: no bound)\n"
+	"  --malloc MODE         full: every allocation and free; summary: only per-site\n"
+	"                        heap snapshots and the live set at exit, for long runs\n"
+	"                        (the trace grows with sites x time, not allocations)\n"
+	"                        [INTERCEPT_MALLOC] (default full)\n"
+	"  --max-mb N            flight recorder: keep the trace under N MiB, dropping\n"
+	"                        the oldest events, never the snapshots, so leaks and\n"
+	"                        totals stay exact [INTERCEPT_MAX_MB] (0: no bound)\n"
+	"  --snapshot-ms N       heap snapshot interval, 10..3600000 ms, 0: none (full\n"
+	"                        mode only) [INTERCEPT_SNAPSHOT_MS] (1000)\n"
+	"  --sample N            record allocations by Poisson sampling, one per N bytes\n"
+	"                        on average; reports give unbiased estimates\n"
+	"                        [INTERCEPT_SAMPLE] (default 0: every allocation)\n"
 	"  --stack-depth N       frames kept per stack, 1..256 [INTERCEPT_STACK_DEPTH] (64)\n"
 	"  --flush-ms N          longest time between flushes, 10..1000\n"
 	"                        [INTERCEPT_FLUSH_MS] (200)\n"
@@ -56,8 +64,10 @@ static const char usage[] =
 	"default is used. Statically linked and setuid/setgid programs cannot be profiled\n"
 	"(the loader does not preload into them): intercept says so and exits with 2.\n"
 	"\n"
-	"Example:\n"
-	"  intercept -o trace.zst -- ./app --flag && analyze trace.zst\n";
+	"Examples:\n"
+	"  intercept -o trace.zst -- ./app --flag && analyze trace.zst\n"
+	"  intercept -o svc.zst --malloc summary -- ./service &   # hours or days\n"
+	"  analyze --follow svc.zst                               # what grows, live\n";
 
 static int die(int code, const char *fmt, const char *arg)
 {
@@ -135,6 +145,7 @@ struct knob {
 static const struct knob knobs[] = {
 	{"--output", "INTERCEPT_OUTPUT", NULL},	   {"--hooks", "INTERCEPT_HOOKS", NULL},
 	{"--malloc", "INTERCEPT_MALLOC", NULL},	   {"--max-mb", "INTERCEPT_MAX_MB", NULL},
+	{"--snapshot-ms", "INTERCEPT_SNAPSHOT_MS", NULL}, {"--sample", "INTERCEPT_SAMPLE", NULL},
 	{"--stack-depth", "INTERCEPT_STACK_DEPTH", NULL},
 	{"--flush-ms", "INTERCEPT_FLUSH_MS", NULL}, {"--drop", "INTERCEPT_DROP", "1"},
 	{"--buffer-kb", "INTERCEPT_BUFFER_KB", NULL}, {"--pool-mb", "INTERCEPT_POOL_MB", NULL},
