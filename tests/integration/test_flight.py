@@ -124,8 +124,10 @@ got = rep["alloc"]["allocations"]
 lib.expect(truth3["allocations"] <= got <= truth3["allocations"] + 16,
            "many sites: allocations %d, truth %d (+ libc's own)" % (got, truth3["allocations"]))
 t = [x / 1e9 for x in rep["growth"]["times_ns"]]
-lib.expect(t[0] < 0.5, "many sites: the series starts at the start (%.2f s)" % t[0])
-lib.expect(sum(1 for x in t if x < 5) >= 4,
+# (without the archive the series would begin where the kept chunks do, seconds in; its
+# first point averages the run's first snapshot with the next one)
+lib.expect(t[0] < 1.5, "many sites: the series starts at the start (%.2f s)" % t[0])
+lib.expect(sum(1 for x in t if x < 5) >= 2,
            "many sites: the dropped first half is still drawn (%d points)"
            % sum(1 for x in t if x < 5))
 lib.done()

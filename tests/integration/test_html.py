@@ -129,6 +129,9 @@ if rep.get("sql"):  # it keeps orders in SQLite: SQL time, statements as innermo
 if rep.get("locks"):  # its workers contend for the cache lock: lock waits by waiting stack
     want[("lock_stacks", "wait_ns")] = (sum(e["wait_ns"] for e in rep["locks"]),
                                         len(rep["lock_stacks"]))
+if rep.get("growth"):  # heap snapshots (issue 7): live bytes of the sites with a growth entry
+    live = [e["live_bytes"] for e in rep["growth"]["sites"] if e["live_bytes"] > 0]
+    want[("growth.sites", "live_bytes")] = (sum(live), len(live))
 lib.expect_eq(got, {k: (float(v[0]), v[1]) for k, v in want.items()}, "flame graphs and their totals")
 lib.expect_eq(len(re.findall(r'<g class="f"[^>]*data-l="all"', dom)), len(want),
               "each flame graph has its root frame")
