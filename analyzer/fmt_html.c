@@ -269,7 +269,9 @@ static double nice_step(double range, int ticks)
 /* One heap_timeline (alloc.heap_timeline, or a process's): point i covers
  * [t_ns, t_ns + interval_ns) and max_bytes is the most live in it. */
 struct series {
-	const struct jv *pts;
+	const struct jv *pts;		/* heap_timeline points, or NULL ... */
+	const struct jv *times, *vals; /* ... growth.times_ns and growth.total_bytes */
+	size_t n;
 	double iv;
 	const struct jv *pid; /* of a process's series */
 };
@@ -280,19 +282,46 @@ static bool series_of(const struct jv *alloc, struct series *s)
 	const struct jv *pts = jv_get(t, "points");
 	if (!pts || pts->type != JV_ARR || !pts->n)
 		return false;
+	memset(s, 0, sizeof(*s));
 	s->pts = pts;
+	s->n = pts->n;
 	s->iv = num_of(t, "interval_ns");
+	return s->iv > 0;
+}
+
+static double item_num(const struct jv *arr, size_t i)
+{
+	double v = 0;
+	jv_num(&arr->items[i], &v);
+	return v;
+}
+
+/* series_of_growth() : summary-mode, sampled and bounded traces have no heap_timeline (the
+ * events are not the whole run); their heap over time is the snapshots' total live bytes. */
+static bool series_of_growth(const struct jv *root, struct series *s)
+{
+	const struct jv *g = jv_get(root, "growth");
+	const struct jv *t = jv_get(g, "times_ns"), *v = jv_get(g, "total_bytes");
+	if (!t || !v || t->type != JV_ARR || v->type != JV_ARR || !t->n || t->n != v->n)
+		return false;
+	memset(s, 0, sizeof(*s));
+	s->times = t;
+	s->vals = v;
+	s->n = t->n;
+	s->iv = num_of(g, "interval_ns");
+	if (s->iv <= 0 && t->n > 1)
+		s->iv = (item_num(t, t->n - 1) - item_num(t, 0)) / (double)(t->n - 1);
 	return s->iv > 0;
 }
 
 static double pt_t(const struct series *s, size_t i)
 {
-	return num_of(&s->pts->items[i], "t_ns");
+	return s->pts ? num_of(&s->pts->items[i], "t_ns") : item_num(s->times, i);
 }
 
 static double pt_v(const struct series *s, size_t i)
 {
-	return num_of(&s->pts->items[i], "max_bytes");
+	return s->pts ? num_of(&s->pts->items[i], "max_bytes") : item_num(s->vals, i);
 }
 
 static const char *const palette[] = {"#d9534f", "#2e9e5b", "#8e5bd6", "#e08a1e",
@@ -306,20 +335,25 @@ static void heap_chart(FILE *o, const struct jv *root)
 	const struct jv *alloc = jv_get(root, "alloc"), *pl = jv_get(root, "processes");
 	fputs("<section id=\"heap\"><h2>Heap over time</h2>\n", o);
 	if (!series_of(alloc, &total)) {
-		fputs("<p class=\"note\">No allocations recorded.</p></section>\n", o);
-		return;
+		if (!series_of_growth(root, &total)) {
+			fputs("<p class=\"note\">No allocations recorded.</p></section>\n", o);
+			return;
+		}
+		fputs("<p class=\"note\">From the heap snapshots (the trace does not hold every "
+		      "event: summary mode, sampling or a size bound).</p>\n",
+		      o);
 	}
 	for (size_t i = 0; pl && pl->type == JV_ARR && pl->n > 1 && i < pl->n && np < 8; i++)
 		if (series_of(jv_get(&pl->items[i], "alloc"), &procs[np])) {
 			procs[np].pid = jv_get(&pl->items[i], "pid");
 			np++;
 		}
-	size_t nt = total.pts->n;
+	size_t nt = total.n;
 	double t1 = pt_t(&total, nt - 1) + total.iv, ymax = 0;
 	for (size_t i = 0; i < nt; i++)
 		ymax = fmax(ymax, pt_v(&total, i));
 	for (size_t k = 0; k < np; k++) {
-		size_t n = procs[k].pts->n;
+		size_t n = procs[k].n;
 		t1 = fmax(t1, pt_t(&procs[k], n - 1) + procs[k].iv);
 		for (size_t i = 0; i < n; i++)
 			ymax = fmax(ymax, pt_v(&procs[k], i));
@@ -367,7 +401,7 @@ static void heap_chart(FILE *o, const struct jv *root)
 	for (size_t k = 0; k < np; k++) {
 		fprintf(o, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" d=\"",
 			palette[k % 8]);
-		for (size_t i = 0; i < procs[k].pts->n; i++) {
+		for (size_t i = 0; i < procs[k].n; i++) {
 			double x0 = CX(pt_t(&procs[k], i)),
 			       x1 = CX(pt_t(&procs[k], i) + procs[k].iv);
 			double y = CY(pt_v(&procs[k], i));

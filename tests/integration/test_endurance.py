@@ -123,6 +123,10 @@ if "cache_site" in bsites:
 text = lib.analyze(trace, "--between", "3", "end", fmt="text").stdout
 lib.expect("GROWTH ---" in text and "GROWTH BETWEEN" in text, "text growth sections")
 lib.expect("summary mode" in text, "text says summary mode")
+# the html heap chart draws the snapshots' totals when the events are not in the trace
+html = lib.analyze(trace, fmt="html").stdout
+lib.expect("From the heap snapshots" in html and 'class="line"' in html,
+           "html heap chart drawn from the snapshots")
 lib.expect(any(c in text for c in "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"),
            "text has a sparkline")
 bad = subprocess.run([lib.ANALYZE, trace, "--between", "9s", "3s"], capture_output=True,
